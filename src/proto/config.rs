@@ -1,0 +1,143 @@
+//! Endpoint configuration: every knob of the protocol core, with RakNet's defaults
+//! (PROTOCOL.md §12.2) unless a safer or faster choice is documented here.
+
+use std::time::Duration;
+
+/// RakNet 4.x protocol version (`RAKNET_PROTOCOL_VERSION`).
+pub const PROTOCOL_RAKNET4: u8 = 6;
+/// Minecraft Bedrock flavour before game 1.19.30.
+pub const PROTOCOL_BEDROCK_10: u8 = 10;
+/// Minecraft Bedrock flavour since game 1.19.30.
+pub const PROTOCOL_BEDROCK_11: u8 = 11;
+
+/// Largest MTU RakNet uses (`MAXIMUM_MTU_SIZE`).
+pub const MAX_MTU: u16 = 1492;
+/// Floor MTU of a connection (PROTOCOL.md §5.4).
+pub const MIN_MTU: u16 = 576;
+/// Bytes of IPv4 + UDP header RakNet counts inside the MTU.
+pub const UDP_HEADER_SIZE: u16 = 28;
+/// Offline ping response limit (`MAX_OFFLINE_DATA_LENGTH`, exclusive).
+pub const MAX_OFFLINE_DATA: usize = 399;
+/// Longest incoming password.
+pub const MAX_PASSWORD: usize = 255;
+
+/// Limits and timings of the reliability layer of one connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReliabilityConfig {
+    /// Most reliable frames sent and not yet acknowledged at once.
+    pub max_in_flight_frames: u32,
+    /// Bytes queued for sending (not yet acknowledged) after which `send` refuses with
+    /// `SendError::BufferFull`.
+    pub max_send_buffer_bytes: usize,
+    /// Unreliable messages still unsent this long after `send` are dropped (0 = never).
+    pub unreliable_timeout: Duration,
+    /// How long received data may wait before its ACK is sent. Zero sends ACKs at the end
+    /// of each batch of received datagrams.
+    pub ack_delay: Duration,
+    /// Most fragments one split message may have.
+    pub max_split_count: u32,
+    /// Most bytes one reassembled split message may have.
+    pub max_split_message_bytes: usize,
+    /// Most split messages being reassembled at once per connection.
+    pub max_concurrent_splits: usize,
+    /// Most out-of-order messages held per ordering channel before the connection drops
+    /// newer ones (bounds memory against ordering-index holes).
+    pub max_ordering_queue: usize,
+    /// Lowest and highest retransmission timeout.
+    pub min_rto: Duration,
+    /// See `min_rto`.
+    pub max_rto: Duration,
+    /// Every this many fragments of a large incoming message, report progress
+    /// (0 = off; RakNet's `SetSplitMessageProgressInterval`).
+    pub split_progress_interval: u32,
+}
+
+impl Default for ReliabilityConfig {
+    fn default() -> Self {
+        ReliabilityConfig {
+            max_in_flight_frames: 8192,
+            max_send_buffer_bytes: 64 << 20,
+            unreliable_timeout: Duration::from_millis(1000),
+            ack_delay: Duration::ZERO,
+            max_split_count: 65_536,
+            max_split_message_bytes: 64 << 20,
+            max_concurrent_splits: 64,
+            max_ordering_queue: 65_536,
+            min_rto: Duration::from_millis(10),
+            max_rto: Duration::from_millis(2000),
+            split_progress_interval: 0,
+        }
+    }
+}
+
+/// Configuration of an [`Endpoint`](super::Endpoint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Protocol byte sent in OPEN_CONNECTION_REQUEST_1 and required from clients:
+    /// 6 (RakNet 4.x) or 10/11 (Bedrock flavour).
+    pub protocol_version: u8,
+    /// This peer's GUID. 0 = derive one from `seed`.
+    pub guid: u64,
+    /// Seed for everything random in the core (GUID, cookies).
+    pub seed: u64,
+    /// Remote-initiated connections accepted at once (RakNet's `SetMaximumIncomingConnections`).
+    pub max_incoming: u32,
+    /// Password clients must send (empty = none), at most 255 bytes.
+    pub password: Vec<u8>,
+    /// Data appended to unconnected pongs, at most 399 bytes.
+    pub offline_data: Vec<u8>,
+    /// A connection is lost after this long without hearing from the peer.
+    pub timeout: Duration,
+    /// MTU probe sizes, largest first.
+    pub mtu_probes: Vec<u16>,
+    /// OPEN_CONNECTION_REQUEST_1 probes sent before a connect attempt fails.
+    pub connect_attempts: u32,
+    /// Spacing between probes.
+    pub connect_interval: Duration,
+    /// Send a cookie in OPEN_CONNECTION_REPLY_1 and require it back (anti-spoofing).
+    pub cookies: bool,
+    /// Internal addresses written in CONNECTION_REQUEST_ACCEPTED and
+    /// NEW_INCOMING_CONNECTION: 10 for RakNet 4, 20 for Bedrock. 0 = by protocol version.
+    pub internal_address_count: usize,
+    /// Send an unreliable ping every this often while connected (0 = RakNet's default:
+    /// only keep-alive pings).
+    pub occasional_ping: Duration,
+    /// Per-connection reliability limits.
+    pub reliability: ReliabilityConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            protocol_version: PROTOCOL_RAKNET4,
+            guid: 0,
+            seed: 0x5eed_0f_5a6e_7a11,
+            max_incoming: 0,
+            password: Vec::new(),
+            offline_data: Vec::new(),
+            timeout: Duration::from_secs(10),
+            mtu_probes: vec![1492, 1200, 576],
+            connect_attempts: 12,
+            connect_interval: Duration::from_millis(500),
+            cookies: true,
+            internal_address_count: 0,
+            occasional_ping: Duration::ZERO,
+            reliability: ReliabilityConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Internal address count in effect (PROTOCOL.md §5.7).
+    pub fn internal_addresses(&self) -> usize {
+        match self.internal_address_count {
+            0 if self.protocol_version >= PROTOCOL_BEDROCK_10 => 20,
+            0 => 10,
+            n => n.min(20),
+        }
+    }
+    /// Whether the Bedrock flavour is in use.
+    pub fn is_bedrock(&self) -> bool {
+        self.protocol_version >= PROTOCOL_BEDROCK_10
+    }
+}

@@ -1,0 +1,1 @@
+//! One remote system: handshake state, reliability layer, timers.

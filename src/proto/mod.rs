@@ -1,0 +1,30 @@
+//! The sans-IO RakNet protocol core.
+//!
+//! Nothing here touches a socket, a thread or a clock: time comes in as [`Time`] and
+//! randomness from the seed in [`Config`]. The driver feeds datagrams and timeouts in and
+//! pulls datagrams, events and the next deadline out (see the crate docs for the loop).
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod congestion;
+mod connection;
+mod endpoint;
+pub mod error;
+pub mod event;
+pub mod options;
+pub(crate) mod reliability;
+pub mod rng;
+pub mod stats;
+pub mod time;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Config, ReliabilityConfig};
+pub use endpoint::{Endpoint, Transmit};
+pub use error::{ConnectError, DecodeError, SendError};
+pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};
+pub use options::{Priority, Receipt, Reliability, SendOptions, ORDERING_CHANNELS};
+pub use stats::EndpointStats;
+pub use time::Time;

@@ -1,0 +1,10 @@
+//! The reliability layer of one connection: sending side (`send`), receiving side
+//! (`recv`, `ordering`, `split`). PROTOCOL.md §6–§9.
+
+pub(crate) mod ordering;
+pub(crate) mod recv;
+pub(crate) mod send;
+pub(crate) mod split;
+
+pub(crate) use recv::{Delivery, Receiver};
+pub(crate) use send::Sender;

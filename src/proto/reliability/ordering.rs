@@ -1,0 +1,3 @@
+//! Per-channel ordering and sequencing on receive (PROTOCOL.md §7.4).
+//!
+//! OWNER: receive-side helper.

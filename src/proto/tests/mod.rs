@@ -1,0 +1,1 @@
+//! Scenario tests of the sans-IO core on a simulated network.
