@@ -42,9 +42,25 @@ pub struct FrameHeader {
 
 /// Header bytes for a frame of `reliability` (wire kind), with or without split fields.
 pub fn header_len(reliability: Reliability, split: bool) -> usize {
-    let _ = (reliability, split);
-    todo!("wire helper")
+    let r = reliability.wire();
+    let mut n = 3; // flags + u16 bit length
+    if r.is_reliable() {
+        n += 3;
+    }
+    if r.is_sequenced() {
+        n += 3;
+    }
+    if r.is_ordered_or_sequenced() {
+        n += 4;
+    }
+    if split {
+        n += 10;
+    }
+    n
 }
+
+/// Number of ordering channels a frame may name (§7.2: a channel >= 32 is invalid).
+const CHANNELS: u8 = crate::proto::options::ORDERING_CHANNELS;
 
 impl FrameHeader {
     /// Bytes `encode` writes.
@@ -54,8 +70,76 @@ impl FrameHeader {
     /// Writes the header (the payload follows separately). Receipt kinds are written as
     /// their plain kinds.
     pub fn encode(&self, w: &mut Writer<'_>) {
-        let _ = w;
-        todo!("wire helper")
+        let r = self.reliability.wire();
+        let split_bit = if self.split.is_some() { 0x10 } else { 0 };
+        w.u8(((r as u8) << 5) | split_bit);
+        w.u16_be(self.bit_len);
+        if r.is_reliable() {
+            w.u24_le(self.message_number);
+        }
+        if r.is_sequenced() {
+            w.u24_le(self.sequencing_index);
+        }
+        if r.is_ordered_or_sequenced() {
+            w.u24_le(self.ordering_index);
+            w.u8(self.channel);
+        }
+        if let Some(s) = self.split {
+            w.u32_be(s.count);
+            w.u16_be(s.id);
+            w.u32_be(s.index);
+        }
+    }
+    /// Reads a header (the payload is not consumed), applying the §7.2 checks that concern
+    /// header fields. Fields a reliability does not carry are 0.
+    pub fn decode(r: &mut Reader<'_>) -> Result<FrameHeader, DecodeError> {
+        let at = r.position();
+        let flags = r.u8("frame flags")?;
+        // 3 bits cannot exceed 7, so from_u8 always succeeds; values 5..=7 never travel.
+        let reliability = match Reliability::from_u8(flags >> 5) {
+            Some(rel) if (rel as u8) <= 4 => rel,
+            _ => return Err(DecodeError::new("frame reliability", at)),
+        };
+        let is_split = flags & 0x10 != 0;
+        let len_at = r.position();
+        let bit_len = r.u16_be("frame bit length")?;
+        if bit_len == 0 {
+            return Err(DecodeError::new("frame bit length", len_at));
+        }
+        let mut h = FrameHeader {
+            reliability,
+            bit_len,
+            message_number: 0,
+            sequencing_index: 0,
+            ordering_index: 0,
+            channel: 0,
+            split: None,
+        };
+        if reliability.is_reliable() {
+            h.message_number = r.u24_le("reliable message number")?;
+        }
+        if reliability.is_sequenced() {
+            h.sequencing_index = r.u24_le("sequencing index")?;
+        }
+        if reliability.is_ordered_or_sequenced() {
+            h.ordering_index = r.u24_le("ordering index")?;
+            let ch_at = r.position();
+            h.channel = r.u8("ordering channel")?;
+            if h.channel >= CHANNELS {
+                return Err(DecodeError::new("ordering channel", ch_at));
+            }
+        }
+        if is_split {
+            let split_at = r.position();
+            let count = r.u32_be("split count")?;
+            let id = r.u16_be("split id")?;
+            let index = r.u32_be("split index")?;
+            if count == 0 || index >= count {
+                return Err(DecodeError::new("split index", split_at));
+            }
+            h.split = Some(SplitHeader { count, id, index });
+        }
+        Ok(h)
     }
     /// Payload bytes the header announces: `ceil(bit_len / 8)`.
     pub fn payload_len(&self) -> usize {
@@ -77,8 +161,9 @@ impl<'a> Frame<'a> {
     /// channel >= 32, split index >= split count, split count 0, or any field or the
     /// payload running past the end.
     pub fn decode(r: &mut Reader<'a>) -> Result<Frame<'a>, DecodeError> {
-        let _ = r;
-        todo!("wire helper")
+        let header = FrameHeader::decode(r)?;
+        let payload = r.bytes(header.payload_len(), "frame payload")?;
+        Ok(Frame { header, payload })
     }
     /// Writes header and payload.
     pub fn encode(&self, w: &mut Writer<'_>) {
@@ -88,5 +173,210 @@ impl<'a> Frame<'a> {
     /// Bytes `encode` writes.
     pub fn encoded_len(&self) -> usize {
         self.header.encoded_len() + self.payload.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(reliability: Reliability, bit_len: u16, split: Option<SplitHeader>) -> FrameHeader {
+        FrameHeader {
+            reliability,
+            bit_len,
+            message_number: 0x01_0203,
+            sequencing_index: 0x04_0506,
+            ordering_index: 0x07_0809,
+            channel: 31,
+            split,
+        }
+    }
+
+    fn encode(f: &Frame<'_>) -> Vec<u8> {
+        let mut v = Vec::new();
+        f.encode(&mut Writer::new(&mut v));
+        assert_eq!(v.len(), f.encoded_len());
+        v
+    }
+
+    /// What a decoder reports for fields the wire kind does not carry.
+    fn wire_view(h: FrameHeader) -> FrameHeader {
+        let r = h.reliability.wire();
+        FrameHeader {
+            reliability: r,
+            message_number: if r.is_reliable() { h.message_number } else { 0 },
+            sequencing_index: if r.is_sequenced() {
+                h.sequencing_index
+            } else {
+                0
+            },
+            ordering_index: if r.is_ordered_or_sequenced() {
+                h.ordering_index
+            } else {
+                0
+            },
+            channel: if r.is_ordered_or_sequenced() {
+                h.channel
+            } else {
+                0
+            },
+            ..h
+        }
+    }
+
+    #[test]
+    fn header_lengths_match_protocol_table() {
+        let expect = [3, 10, 6, 10, 13, 3, 6, 10];
+        for (r, n) in Reliability::ALL.into_iter().zip(expect) {
+            assert_eq!(header_len(r, false), n, "{r:?}");
+            assert_eq!(header_len(r, true), n + 10, "{r:?}");
+        }
+        assert_eq!(
+            header_len(Reliability::ReliableSequenced, true),
+            MAX_FRAME_HEADER
+        );
+    }
+
+    #[test]
+    fn every_reliability_round_trips() {
+        let payload = [0xAB; 5];
+        for r in Reliability::ALL {
+            for split in [
+                None,
+                Some(SplitHeader {
+                    count: 4,
+                    id: 0xBEEF,
+                    index: 3,
+                }),
+            ] {
+                let f = Frame {
+                    header: header(r, 37, split),
+                    payload: &payload,
+                };
+                let v = encode(&f);
+                assert_eq!(v[0] >> 5, r.wire() as u8);
+                assert_eq!(v[0] & 0x10 != 0, split.is_some());
+                assert_eq!(v[0] & 0x0F, 0);
+                let mut rd = Reader::new(&v);
+                let back = Frame::decode(&mut rd).unwrap();
+                assert!(rd.is_empty());
+                assert_eq!(back.header, wire_view(f.header), "{r:?}");
+                assert_eq!(back.payload, &payload);
+            }
+        }
+    }
+
+    #[test]
+    fn odd_bit_lengths_round_up_and_survive() {
+        // PROTOCOL.md §7.1 trace: `40 0009 070000 86 80`.
+        let bytes = [0x40, 0x00, 0x09, 0x07, 0x00, 0x00, 0x86, 0x80];
+        let mut r = Reader::new(&bytes);
+        let f = Frame::decode(&mut r).unwrap();
+        assert_eq!(f.header.reliability, Reliability::Reliable);
+        assert_eq!(f.header.bit_len, 9);
+        assert_eq!(f.header.message_number, 7);
+        assert_eq!(f.payload, &[0x86, 0x80]);
+        assert_eq!(encode(&f), bytes);
+    }
+
+    #[test]
+    fn split_trace_decodes() {
+        // First fragment header of the §8.1 trace.
+        let mut b = vec![
+            0x70, 0x2C, 0xC0, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        b.resize(b.len() + 1432, 0x41);
+        let f = Frame::decode(&mut Reader::new(&b)).unwrap();
+        assert_eq!(f.header.reliability, Reliability::ReliableOrdered);
+        assert_eq!(f.header.message_number, 2);
+        assert_eq!(f.header.ordering_index, 1);
+        assert_eq!(
+            f.header.split,
+            Some(SplitHeader {
+                count: 3,
+                id: 0,
+                index: 0
+            })
+        );
+        assert_eq!(f.payload.len(), 1432);
+        assert_eq!(encode(&f), b);
+    }
+
+    #[test]
+    fn truncation_at_every_length_fails() {
+        let payload = [1u8, 2, 3, 4];
+        for r in Reliability::ALL {
+            let split = Some(SplitHeader {
+                count: 2,
+                id: 1,
+                index: 1,
+            });
+            let v = encode(&Frame {
+                header: header(r, 32, split),
+                payload: &payload,
+            });
+            for n in 0..v.len() {
+                assert!(
+                    Frame::decode(&mut Reader::new(&v[..n])).is_err(),
+                    "{r:?} len {n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_fields_are_rejected() {
+        // Reliability 5..=7 on the wire.
+        for rel in 5u8..=7 {
+            let b = [rel << 5, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            assert!(Frame::decode(&mut Reader::new(&b)).is_err());
+        }
+        // Bit length 0.
+        assert!(Frame::decode(&mut Reader::new(&[0x00, 0x00, 0x00, 0xAA])).is_err());
+        // Channel 40 (and 32) on RELIABLE_ORDERED.
+        for ch in [32u8, 40, 255] {
+            let b = [0x60, 0x00, 0x08, 0, 0, 0, 0, 0, 0, ch, 0x86];
+            let e = Frame::decode(&mut Reader::new(&b)).unwrap_err();
+            assert_eq!(e.what, "ordering channel");
+        }
+        let ok = [0x60, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 31, 0x86];
+        assert!(Frame::decode(&mut Reader::new(&ok)).is_ok());
+        // Split index >= count, count 0.
+        for (count, index) in [(2u32, 2u32), (2, 9), (0, 0)] {
+            let mut b = vec![0x50, 0x00, 0x08, 0, 0, 0];
+            b.extend_from_slice(&count.to_be_bytes());
+            b.extend_from_slice(&[0, 0]);
+            b.extend_from_slice(&index.to_be_bytes());
+            b.push(0x86);
+            assert!(
+                Frame::decode(&mut Reader::new(&b)).is_err(),
+                "{count} {index}"
+            );
+        }
+        // Payload longer than the datagram.
+        let b = [0x00, 0xFF, 0xFF, 1, 2, 3];
+        assert!(Frame::decode(&mut Reader::new(&b)).is_err());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut x: u32 = 0x1234_5678;
+        for len in 0..64usize {
+            for _ in 0..64 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        x as u8
+                    })
+                    .collect();
+                let mut r = Reader::new(&b);
+                while let Ok(f) = Frame::decode(&mut r) {
+                    assert!(f.payload.len() == f.header.payload_len());
+                }
+            }
+        }
     }
 }
