@@ -1,1 +1,624 @@
-//! One remote system: handshake state, reliability layer, timers.
+//! One remote system after the offline handshake: the connected-mode handshake
+//! (CONNECTION_REQUEST / ACCEPTED / NEW_INCOMING_CONNECTION), pings, keep-alive, the
+//! dead-connection rule and disconnection (PROTOCOL.md §5.6–5.9, §10), on top of the
+//! reliability layer. It does not own addresses, cookies or the connection table
+//! (`endpoint.rs` does).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::config::{Config, UDP_HEADER_SIZE};
+use super::error::{DecodeError, SendError};
+use super::event::{ConnId, ConnectFailure, DisconnectReason, Event};
+use super::options::{Priority, Receipt, Reliability, SendOptions};
+use super::reliability::{Delivery, Receiver, Sender};
+use super::time::Time;
+use super::wire::connected::{
+    decode_ping, decode_pong, encode_ping, encode_pong, ConnectionRequest,
+    ConnectionRequestAccepted, NewIncomingConnection,
+};
+use super::wire::datagram::{self, DatagramKind};
+use super::wire::id;
+
+/// Ping samples kept (`PING_TIMES_ARRAY_SIZE`).
+const PING_SAMPLES: usize = 5;
+/// Messages held on the accepting side between ACCEPTED and NEW_INCOMING_CONNECTION.
+const MAX_EARLY_MESSAGES: usize = 4096;
+
+/// Where a connection is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Client: CONNECTION_REQUEST sent, waiting for ACCEPTED.
+    RequestedConnection,
+    /// Server: slot allocated by REQUEST_2, waiting for CONNECTION_REQUEST.
+    UnverifiedSender,
+    /// Server: ACCEPTED sent, waiting for NEW_INCOMING_CONNECTION.
+    HandlingConnectionRequest,
+    /// Handshake complete.
+    Connected,
+    /// We asked to close with notification; waiting for everything to be acknowledged.
+    Disconnecting,
+    /// Close after the pending ACKs are sent (remote notified us, or we rejected it).
+    CloseAfterAcks,
+    /// Gone; the endpoint removes it.
+    Closed,
+}
+
+/// A round-trip sample and the clock differential it implies.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PingSample {
+    /// Round trip in milliseconds.
+    pub(crate) rtt_ms: u64,
+    /// Remote clock minus local clock, in milliseconds.
+    pub(crate) clock_diff_ms: i64,
+}
+
+/// One remote system.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) id: ConnId,
+    pub(crate) addr: SocketAddr,
+    pub(crate) remote_guid: u64,
+    pub(crate) incoming: bool,
+    pub(crate) phase: Phase,
+    pub(crate) mtu: u16,
+    /// Whether the application was told about this connection (Connected event).
+    reported: bool,
+    send: Sender,
+    recv: Receiver,
+    created: Time,
+    last_receive: Time,
+    last_reliable_send: Time,
+    next_occasional_ping: Option<Time>,
+    close_deadline: Option<Time>,
+    /// The application was told how this connection ended (or failed).
+    end_reported: bool,
+    pings: VecDeque<PingSample>,
+    early: Vec<Delivery>,
+    /// Cached deadline the endpoint keys its timer set with.
+    pub(crate) timer_key: Option<Time>,
+    /// In the endpoint's to-transmit list.
+    pub(crate) dirty: bool,
+}
+
+/// What the connection needs from its endpoint while handling input.
+pub(crate) struct Ctx<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) local_guid: u64,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) events: &'a mut VecDeque<Event>,
+}
+
+impl Connection {
+    /// The connecting side, after OPEN_CONNECTION_REPLY_2: queues CONNECTION_REQUEST.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_outgoing(
+        now: Time,
+        id: ConnId,
+        addr: SocketAddr,
+        remote_guid: u64,
+        mtu: u16,
+        config: &Config,
+        local_guid: u64,
+        password: &[u8],
+    ) -> Connection {
+        let mut c = Connection::new(now, id, addr, remote_guid, mtu, false, config);
+        c.phase = Phase::RequestedConnection;
+        let mut msg = Vec::with_capacity(18 + password.len());
+        ConnectionRequest {
+            guid: local_guid,
+            time: now.as_millis(),
+            security: false,
+            password,
+        }
+        .encode(&mut msg);
+        c.queue_control(now, &msg, Reliability::Reliable);
+        c
+    }
+
+    /// The accepting side, after OPEN_CONNECTION_REQUEST_2.
+    pub(crate) fn new_incoming(
+        now: Time,
+        id: ConnId,
+        addr: SocketAddr,
+        remote_guid: u64,
+        mtu: u16,
+        config: &Config,
+    ) -> Connection {
+        let mut c = Connection::new(now, id, addr, remote_guid, mtu, true, config);
+        c.phase = Phase::UnverifiedSender;
+        c
+    }
+
+    fn new(
+        now: Time,
+        id: ConnId,
+        addr: SocketAddr,
+        remote_guid: u64,
+        mtu: u16,
+        incoming: bool,
+        config: &Config,
+    ) -> Connection {
+        Connection {
+            id,
+            addr,
+            remote_guid,
+            incoming,
+            phase: Phase::UnverifiedSender,
+            mtu,
+            reported: false,
+            send: Sender::new(mtu, &config.reliability, now),
+            recv: Receiver::new(&config.reliability),
+            created: now,
+            last_receive: now,
+            last_reliable_send: now,
+            next_occasional_ping: None,
+            close_deadline: None,
+            end_reported: false,
+            pings: VecDeque::with_capacity(PING_SAMPLES),
+            early: Vec::new(),
+            timer_key: None,
+            dirty: false,
+        }
+    }
+
+    /// Largest UDP payload this connection sends.
+    fn max_datagram(&self) -> usize {
+        usize::from(self.mtu.saturating_sub(UDP_HEADER_SIZE))
+    }
+
+    /// Queues a control message at IMMEDIATE priority on channel 0. Control messages are
+    /// small and never refused for buffer space; a failure here is a bug.
+    fn queue_control(&mut self, now: Time, msg: &[u8], reliability: Reliability) {
+        let opts = SendOptions {
+            reliability,
+            priority: Priority::Immediate,
+            channel: 0,
+        };
+        let queued = self.send.queue(now, msg, opts, 0);
+        debug_assert!(queued.is_ok(), "control message refused: {queued:?}");
+        if reliability.is_reliable() {
+            self.last_reliable_send = now;
+        }
+    }
+
+    /// Whether the handshake is complete and the application may send.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.phase == Phase::Connected
+    }
+
+    /// Application data.
+    pub(crate) fn send(
+        &mut self,
+        now: Time,
+        data: &[u8],
+        opts: SendOptions,
+        receipt: Receipt,
+    ) -> Result<(), SendError> {
+        if self.phase != Phase::Connected {
+            return Err(SendError::NotConnected);
+        }
+        self.send.queue(now, data, opts, receipt.0)?;
+        if opts.reliability.is_reliable() {
+            self.last_reliable_send = now;
+        }
+        Ok(())
+    }
+
+    /// Starts closing. With `notify` (and an established connection) the remote system
+    /// gets DISCONNECTION_NOTIFICATION after everything queued; otherwise closes at once.
+    pub(crate) fn close(&mut self, now: Time, notify: bool, ctx: &mut Ctx<'_>) {
+        match self.phase {
+            Phase::Connected if notify => {
+                self.queue_control(now, &[id::DISCONNECTION_NOTIFICATION], Reliability::ReliableOrdered);
+                self.phase = Phase::Disconnecting;
+                self.close_deadline = Some(now + ctx.config.timeout);
+            }
+            Phase::Disconnecting | Phase::CloseAfterAcks | Phase::Closed => {}
+            _ => self.finish(ctx, DisconnectReason::ClosedLocally, ConnectFailure::Cancelled),
+        }
+    }
+
+    /// Ends the connection now, telling the application what it needs to know.
+    fn finish(&mut self, ctx: &mut Ctx<'_>, reason: DisconnectReason, failure: ConnectFailure) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.report_end(ctx, reason, failure);
+        self.phase = Phase::Closed;
+    }
+
+    fn report_end(&mut self, ctx: &mut Ctx<'_>, reason: DisconnectReason, failure: ConnectFailure) {
+        if self.end_reported {
+            return;
+        }
+        if self.reported {
+            self.end_reported = true;
+            ctx.events.push_back(Event::Disconnected {
+                conn: self.id,
+                addr: self.addr,
+                reason,
+            });
+        } else if !self.incoming {
+            self.end_reported = true;
+            ctx.events.push_back(Event::ConnectFailed {
+                conn: self.id,
+                addr: self.addr,
+                reason: failure,
+            });
+        }
+    }
+
+    /// A reliability-layer datagram from this connection's address.
+    pub(crate) fn handle_datagram(
+        &mut self,
+        now: Time,
+        bytes: &[u8],
+        ctx: &mut Ctx<'_>,
+        ranges: &mut Vec<(u32, u32)>,
+    ) -> Result<(), DecodeError> {
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        let kind = datagram::classify(bytes).ok_or(DecodeError::new("datagram header", 0))?;
+        match kind {
+            DatagramKind::Ack | DatagramKind::Nak => {
+                let nak = datagram::decode_ack_nak(bytes, ranges)?;
+                self.last_receive = now;
+                if nak {
+                    self.send.on_nak(now, ranges);
+                } else {
+                    self.send.on_ack(now, ranges);
+                }
+            }
+            DatagramKind::Data => {
+                self.recv.on_data(now, bytes)?;
+                self.last_receive = now;
+                while let Some(d) = self.recv.poll_delivery() {
+                    self.on_delivery(now, d, ctx);
+                    if self.phase == Phase::Closed {
+                        break;
+                    }
+                }
+            }
+        }
+        self.drain_receipts(ctx);
+        self.check_closing(ctx);
+        Ok(())
+    }
+
+    fn drain_receipts(&mut self, ctx: &mut Ctx<'_>) {
+        while let Some((serial, acked)) = self.send.poll_receipt() {
+            if serial != 0 && self.reported && !self.end_reported {
+                ctx.events.push_back(Event::Receipt {
+                    conn: self.id,
+                    receipt: Receipt(serial),
+                    acked,
+                });
+            }
+        }
+    }
+
+    fn check_closing(&mut self, ctx: &mut Ctx<'_>) {
+        if self.phase == Phase::Disconnecting && self.send.is_idle() {
+            self.report_end(ctx, DisconnectReason::ClosedLocally, ConnectFailure::Cancelled);
+            self.phase = Phase::Closed;
+        }
+    }
+
+    fn on_delivery(&mut self, now: Time, d: Delivery, ctx: &mut Ctx<'_>) {
+        let first = d.data.first().copied();
+        match (self.phase, first) {
+            (Phase::UnverifiedSender, Some(id::CONNECTION_REQUEST)) => {
+                self.on_connection_request(now, &d.data, ctx)
+            }
+            // 4.081 closes the slot when anything else comes first (PROTOCOL.md §5.6).
+            (Phase::UnverifiedSender, _) => self.phase = Phase::Closed,
+            (Phase::RequestedConnection, Some(id::CONNECTION_REQUEST_ACCEPTED)) => {
+                self.on_accepted(now, &d.data, ctx)
+            }
+            (Phase::RequestedConnection, Some(id::INVALID_PASSWORD)) => {
+                self.report_end(ctx, DisconnectReason::ClosedByRemote, ConnectFailure::InvalidPassword);
+                self.phase = Phase::CloseAfterAcks;
+                self.close_deadline = Some(now + ctx.config.timeout);
+            }
+            (Phase::HandlingConnectionRequest, Some(id::NEW_INCOMING_CONNECTION)) => {
+                self.on_new_incoming(now, &d.data, ctx)
+            }
+            (Phase::HandlingConnectionRequest, Some(b)) if b >= id::TIMESTAMP => {
+                // The client is connected once it has ACCEPTED and may already send;
+                // hold its data until NEW_INCOMING_CONNECTION makes us connected too.
+                if self.early.len() < MAX_EARLY_MESSAGES {
+                    self.early.push(d);
+                }
+            }
+            (_, Some(id::CONNECTED_PING)) => {
+                if let Ok(t) = decode_ping(&d.data) {
+                    let mut pong = Vec::with_capacity(17);
+                    encode_pong(t, now.as_millis(), &mut pong);
+                    self.queue_control(now, &pong, Reliability::Unreliable);
+                }
+            }
+            (_, Some(id::CONNECTED_PONG)) => {
+                if let Ok((ping_time, pong_time)) = decode_pong(&d.data) {
+                    self.add_ping_sample(now, ping_time, pong_time);
+                }
+            }
+            (Phase::Connected | Phase::Disconnecting, Some(id::DISCONNECTION_NOTIFICATION)) => {
+                let reason = if self.phase == Phase::Disconnecting {
+                    DisconnectReason::ClosedLocally
+                } else {
+                    DisconnectReason::ClosedByRemote
+                };
+                self.report_end(ctx, reason, ConnectFailure::Cancelled);
+                self.phase = Phase::CloseAfterAcks;
+                self.close_deadline = Some(now + ctx.config.timeout);
+            }
+            // Handshake repeats and ignored control ids.
+            (
+                _,
+                Some(
+                    id::DETECT_LOST_CONNECTIONS
+                    | id::CONNECTION_REQUEST
+                    | id::CONNECTION_REQUEST_ACCEPTED
+                    | id::NEW_INCOMING_CONNECTION,
+                ),
+            ) => {}
+            (Phase::Connected | Phase::Disconnecting, Some(_)) => {
+                ctx.events.push_back(Event::Message {
+                    conn: self.id,
+                    data: d.data,
+                    channel: d.channel,
+                    reliability: d.reliability,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn add_ping_sample(&mut self, now: Time, ping_time: u64, remote_time: u64) {
+        let now_ms = now.as_millis();
+        if ping_time > now_ms {
+            return;
+        }
+        let rtt_ms = now_ms - ping_time;
+        let midpoint = ping_time / 2 + now_ms / 2;
+        let clock_diff_ms = (remote_time as i64).wrapping_sub(midpoint as i64);
+        if self.pings.len() == PING_SAMPLES {
+            self.pings.pop_front();
+        }
+        self.pings.push_back(PingSample {
+            rtt_ms,
+            clock_diff_ms,
+        });
+    }
+
+    /// Ping samples, oldest first.
+    pub(crate) fn ping_samples(&self) -> impl Iterator<Item = &PingSample> {
+        self.pings.iter()
+    }
+
+    fn on_connection_request(&mut self, now: Time, msg: &[u8], ctx: &mut Ctx<'_>) {
+        let Ok(req) = ConnectionRequest::decode(msg) else {
+            self.phase = Phase::Closed;
+            return;
+        };
+        if req.password != ctx.config.password.as_slice() {
+            // RakNet 4 puts a 9-bit frame on the wire here; a full byte plus our GUID is
+            // read the same way by every client (PROTOCOL.md §5.6, §14 pitfall 7).
+            let mut m = Vec::with_capacity(9);
+            m.push(id::INVALID_PASSWORD);
+            m.extend_from_slice(&ctx.local_guid.to_be_bytes());
+            self.queue_control(now, &m, Reliability::Reliable);
+            self.phase = Phase::Disconnecting;
+            self.close_deadline = Some(now + Duration::from_secs(2).min(ctx.config.timeout));
+            return;
+        }
+        self.remote_guid = req.guid;
+        let internal = internal_addresses(ctx.local_addr);
+        let mut m = Vec::with_capacity(200);
+        ConnectionRequestAccepted {
+            client_addr: self.addr,
+            system_index: (self.id.0 & 0xFFFF) as u16,
+            internal_addrs: internal,
+            request_time: req.time,
+            server_time: now.as_millis(),
+        }
+        .encode(ctx.config.internal_addresses(), &mut m);
+        self.queue_control(now, &m, Reliability::ReliableOrdered);
+        self.phase = Phase::HandlingConnectionRequest;
+    }
+
+    fn on_accepted(&mut self, now: Time, msg: &[u8], ctx: &mut Ctx<'_>) {
+        let Ok(acc) = ConnectionRequestAccepted::decode(msg) else {
+            return;
+        };
+        self.add_ping_sample(now, acc.request_time, acc.server_time);
+        let mut m = Vec::with_capacity(200);
+        NewIncomingConnection {
+            server_addr: self.addr,
+            internal_addrs: internal_addresses(ctx.local_addr),
+            server_time: acc.server_time,
+            client_time: now.as_millis(),
+        }
+        .encode(ctx.config.internal_addresses(), &mut m);
+        self.queue_control(now, &m, Reliability::ReliableOrdered);
+        self.become_connected(now, ctx);
+    }
+
+    fn on_new_incoming(&mut self, now: Time, msg: &[u8], ctx: &mut Ctx<'_>) {
+        let Ok(nic) = NewIncomingConnection::decode(msg) else {
+            return;
+        };
+        self.add_ping_sample(now, nic.server_time, nic.client_time);
+        self.become_connected(now, ctx);
+        for d in std::mem::take(&mut self.early) {
+            self.on_delivery(now, d, ctx);
+        }
+    }
+
+    fn become_connected(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+        self.phase = Phase::Connected;
+        self.reported = true;
+        ctx.events.push_back(Event::Connected {
+            conn: self.id,
+            addr: self.addr,
+            guid: self.remote_guid,
+            incoming: self.incoming,
+        });
+        self.send_ping(now, Reliability::Unreliable);
+        if !ctx.config.occasional_ping.is_zero() {
+            self.next_occasional_ping = Some(now + ctx.config.occasional_ping);
+        }
+    }
+
+    fn send_ping(&mut self, now: Time, reliability: Reliability) {
+        let mut m = Vec::with_capacity(9);
+        encode_ping(now.as_millis(), &mut m);
+        self.queue_control(now, &m, reliability);
+    }
+
+    /// Writes the next datagram (ACK, NAK, then data) into `buf`.
+    pub(crate) fn poll_transmit(&mut self, now: Time, buf: &mut Vec<u8>, ctx: &mut Ctx<'_>) -> bool {
+        if self.phase == Phase::Closed {
+            return false;
+        }
+        let max = self.max_datagram();
+        if self.recv.write_ack(now, max, buf) || self.recv.write_nak(now, max, buf) {
+            return true;
+        }
+        if self.phase == Phase::CloseAfterAcks {
+            // Everything owed is acknowledged: gone (4.081's DISCONNECT_ON_NO_ACK).
+            self.phase = Phase::Closed;
+            return false;
+        }
+        if self.send.write_datagram(now, buf) {
+            return true;
+        }
+        self.drain_receipts(ctx);
+        self.check_closing(ctx);
+        false
+    }
+
+    /// Timers: handshake and dead-connection timeouts, keep-alive, occasional pings,
+    /// and the reliability layer's own.
+    pub(crate) fn handle_timeout(&mut self, now: Time, ctx: &mut Ctx<'_>) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.send.handle_timeout(now);
+        self.recv.handle_timeout(now);
+        self.drain_receipts(ctx);
+        let timeout = ctx.config.timeout;
+        match self.phase {
+            Phase::RequestedConnection | Phase::UnverifiedSender | Phase::HandlingConnectionRequest => {
+                if now >= self.created + timeout {
+                    self.finish(ctx, DisconnectReason::TimedOut, ConnectFailure::NoResponse);
+                }
+            }
+            Phase::Connected => {
+                if self.send.has_unacked() && now >= self.last_receive + timeout {
+                    self.finish(ctx, DisconnectReason::TimedOut, ConnectFailure::NoResponse);
+                    return;
+                }
+                if now >= self.last_reliable_send + timeout / 2 && self.send.is_idle() {
+                    self.send_ping(now, Reliability::Reliable);
+                }
+                if let Some(t) = self.next_occasional_ping {
+                    if now >= t {
+                        self.send_ping(now, Reliability::Unreliable);
+                        self.next_occasional_ping = Some(now + ctx.config.occasional_ping);
+                    }
+                }
+            }
+            Phase::Disconnecting | Phase::CloseAfterAcks => {
+                let lost = self.send.has_unacked() && now >= self.last_receive + timeout;
+                if lost || self.close_deadline.is_some_and(|d| now >= d) {
+                    let reason = if self.phase == Phase::Disconnecting {
+                        DisconnectReason::ClosedLocally
+                    } else {
+                        DisconnectReason::ClosedByRemote
+                    };
+                    self.finish(ctx, reason, ConnectFailure::Cancelled);
+                }
+            }
+            Phase::Closed => {}
+        }
+        self.check_closing(ctx);
+    }
+
+    /// Earliest time `handle_timeout` has work.
+    pub(crate) fn poll_timeout(&self, config: &Config) -> Option<Time> {
+        if self.phase == Phase::Closed {
+            return None;
+        }
+        let timeout = config.timeout;
+        let mut t = min_opt(self.send.poll_timeout(), self.recv.poll_timeout());
+        let own = match self.phase {
+            Phase::RequestedConnection | Phase::UnverifiedSender | Phase::HandlingConnectionRequest => {
+                Some(self.created + timeout)
+            }
+            Phase::Connected => {
+                let dead = self
+                    .send
+                    .has_unacked()
+                    .then(|| self.last_receive + timeout);
+                let keep_alive = self
+                    .send
+                    .is_idle()
+                    .then(|| self.last_reliable_send + timeout / 2);
+                min_opt(min_opt(dead, keep_alive), self.next_occasional_ping)
+            }
+            Phase::Disconnecting | Phase::CloseAfterAcks => {
+                let dead = self
+                    .send
+                    .has_unacked()
+                    .then(|| self.last_receive + timeout);
+                min_opt(self.close_deadline, dead)
+            }
+            Phase::Closed => None,
+        };
+        t = min_opt(t, own);
+        t
+    }
+
+    /// Nothing queued or unacknowledged.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.send.is_idle()
+    }
+
+    /// Bytes queued or unacknowledged.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.send.buffered_bytes()
+    }
+
+    /// Smoothed RTT of the reliability layer.
+    pub(crate) fn srtt(&self) -> Option<Duration> {
+        self.send.srtt()
+    }
+
+    /// The reliability layer's counters.
+    pub(crate) fn layer_stats(
+        &self,
+    ) -> (&super::reliability::send::SendStats, &super::reliability::recv::RecvStats) {
+        (self.send.stats(), self.recv.stats())
+    }
+}
+
+fn min_opt(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// The internal address list we advertise: our bound address when it is specific.
+fn internal_addresses(local: SocketAddr) -> Vec<SocketAddr> {
+    if local.ip().is_unspecified() {
+        Vec::new()
+    } else {
+        vec![local]
+    }
+}

@@ -1,14 +1,23 @@
-//! The endpoint: demultiplexes datagrams by address, answers offline messages, runs
-//! outgoing connection attempts, and owns the connection table (PROTOCOL.md §1.5, §4, §5).
+//! The endpoint: classifies incoming datagrams (PROTOCOL.md §1.5), answers offline
+//! messages (§4), runs outgoing connection attempts with MTU probing (§5.2–5.5), and
+//! owns the connection table, its timers and the queue of connections with something to
+//! send. Everything per connection lives in `connection.rs`.
 
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::Hasher;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use super::config::Config;
+use super::config::{Config, MAX_MTU, MAX_OFFLINE_DATA, MIN_MTU, UDP_HEADER_SIZE};
+use super::connection::{Connection, Ctx, Phase};
 use super::error::{ConnectError, SendError};
-use super::event::{ConnId, Event};
+use super::event::{ConnId, ConnectFailure, Event};
 use super::options::{Receipt, SendOptions};
+use super::rng::Rng;
 use super::stats::EndpointStats;
 use super::time::Time;
+use super::wire::id;
+use super::wire::offline::{self, Offline};
 
 /// A datagram to send: the bytes are in the buffer passed to `poll_transmit`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -17,30 +26,118 @@ pub struct Transmit {
     pub destination: SocketAddr,
 }
 
+/// Offline replies waiting to be sent; beyond this, new ones are dropped (a flood of
+/// pings must not grow memory).
+const MAX_OFFLINE_QUEUE: usize = 1024;
+/// Cookies are valid for the epoch they were made in and the one after.
+const COOKIE_EPOCH: Duration = Duration::from_secs(30);
+/// Smallest step between a connection's timer runs.
+const MIN_TIMER_STEP: Duration = Duration::from_millis(1);
+
+/// An outgoing attempt before OPEN_CONNECTION_REPLY_2 (MTU probing).
+#[derive(Debug)]
+struct Attempt {
+    id: ConnId,
+    addr: SocketAddr,
+    password: Vec<u8>,
+    /// Probes sent so far.
+    sent: u32,
+    next_probe: Time,
+    timer_key: Option<Time>,
+}
+
 /// A RakNet peer's protocol state: client, server or both.
 #[derive(Debug)]
 pub struct Endpoint {
-    _todo: (),
+    config: Config,
+    local_addr: SocketAddr,
+    guid: u64,
+    cookie_key: (u64, u64),
+    conns: HashMap<ConnId, Connection>,
+    attempts: HashMap<ConnId, Attempt>,
+    /// Address → connection or attempt using it.
+    by_addr: HashMap<SocketAddr, ConnId>,
+    /// Remote GUID → connection.
+    by_guid: HashMap<u64, ConnId>,
+    /// Deadlines of connections and attempts.
+    timers: BTreeSet<(Time, ConnId)>,
+    /// Connections that may have something to send, round-robin.
+    dirty: VecDeque<ConnId>,
+    offline_out: VecDeque<(SocketAddr, Vec<u8>)>,
+    events: VecDeque<Event>,
+    next_incoming: u64,
+    incoming_count: u32,
+    next_receipt: u32,
+    stats: EndpointStats,
+    ranges: Vec<(u32, u32)>,
+    spare: Vec<Vec<u8>>,
+    due_scratch: Vec<ConnId>,
 }
 
-#[allow(missing_docs, unused_variables)]
 impl Endpoint {
     /// An endpoint bound (as far as the caller's socket is concerned) to `local_addr`.
-    pub fn new(config: Config, local_addr: SocketAddr) -> Endpoint {
-        todo!()
+    pub fn new(mut config: Config, local_addr: SocketAddr) -> Endpoint {
+        let mut rng = Rng::new(config.seed);
+        if config.guid == 0 || config.guid == u64::MAX {
+            config.guid = rng.next_u64() | 1;
+        }
+        config.offline_data.truncate(MAX_OFFLINE_DATA);
+        let cookie_key = (rng.next_u64(), rng.next_u64());
+        Endpoint {
+            guid: config.guid,
+            config,
+            local_addr,
+            cookie_key,
+            conns: HashMap::new(),
+            attempts: HashMap::new(),
+            by_addr: HashMap::new(),
+            by_guid: HashMap::new(),
+            timers: BTreeSet::new(),
+            dirty: VecDeque::new(),
+            offline_out: VecDeque::new(),
+            events: VecDeque::new(),
+            next_incoming: 1,
+            incoming_count: 0,
+            next_receipt: 1,
+            stats: EndpointStats::default(),
+            ranges: Vec::new(),
+            spare: Vec::new(),
+            due_scratch: Vec::new(),
+        }
     }
+
     /// This endpoint's GUID.
     pub fn guid(&self) -> u64 {
-        todo!()
+        self.guid
     }
+
     /// The configuration in effect.
     pub fn config(&self) -> &Config {
-        todo!()
+        &self.config
     }
+
+    /// The address given at creation (or by `set_local_addr`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Records the address the socket is actually bound to (after binding port 0).
+    pub fn set_local_addr(&mut self, addr: SocketAddr) {
+        self.local_addr = addr;
+    }
+
     /// Replaces the data sent in unconnected pongs (truncated to 399 bytes).
     pub fn set_offline_data(&mut self, data: &[u8]) {
-        todo!()
+        let n = data.len().min(MAX_OFFLINE_DATA);
+        self.config.offline_data.clear();
+        self.config.offline_data.extend_from_slice(&data[..n]);
     }
+
+    /// Changes how many remote-initiated connections are accepted.
+    pub fn set_max_incoming(&mut self, max: u32) {
+        self.config.max_incoming = max;
+    }
+
     /// Starts connecting to `addr` with the caller-chosen `id` (non-zero, top bit clear).
     pub fn connect(
         &mut self,
@@ -49,8 +146,81 @@ impl Endpoint {
         addr: SocketAddr,
         password: &[u8],
     ) -> Result<(), ConnectError> {
-        todo!()
+        if id.0 == 0 || id.is_incoming() || self.conns.contains_key(&id) || self.attempts.contains_key(&id) {
+            return Err(ConnectError::InvalidId);
+        }
+        if addr.ip().is_unspecified() || addr.port() == 0 {
+            return Err(ConnectError::InvalidAddress);
+        }
+        if self.by_addr.contains_key(&addr) {
+            return Err(ConnectError::AlreadyConnected);
+        }
+        let attempt = Attempt {
+            id,
+            addr,
+            password: password.to_vec(),
+            sent: 0,
+            next_probe: now,
+            timer_key: None,
+        };
+        self.attempts.insert(id, attempt);
+        self.by_addr.insert(addr, id);
+        self.run_attempt(now, id);
+        Ok(())
     }
+
+    /// Sends the attempt's next probe if due, fails it after the last; reschedules.
+    fn run_attempt(&mut self, now: Time, id: ConnId) {
+        let Some(a) = self.attempts.get_mut(&id) else {
+            return;
+        };
+        if now >= a.next_probe {
+            let total = self.config.connect_attempts.max(1) + 1;
+            if a.sent >= total {
+                let (addr, conn) = (a.addr, a.id);
+                self.remove_attempt(id);
+                self.events.push_back(Event::ConnectFailed {
+                    conn,
+                    addr,
+                    reason: ConnectFailure::NoResponse,
+                });
+                return;
+            }
+            let probes = if self.config.mtu_probes.is_empty() {
+                &[MIN_MTU][..]
+            } else {
+                &self.config.mtu_probes[..]
+            };
+            // 4.081 spends a third of the attempts on each size (PROTOCOL.md §5.2).
+            let per_size = (self.config.connect_attempts / probes.len() as u32).max(1);
+            let idx = ((a.sent / per_size) as usize).min(probes.len() - 1);
+            let mtu = probes[idx].clamp(UDP_HEADER_SIZE + 25, MAX_MTU);
+            a.sent += 1;
+            a.next_probe = now + self.config.connect_interval;
+            let mut buf = self.spare.pop().unwrap_or_default();
+            buf.clear();
+            Offline::OpenConnectionRequest1 {
+                protocol: self.config.protocol_version,
+                mtu,
+            }
+            .encode(&mut buf);
+            let addr = a.addr;
+            self.queue_offline(addr, buf);
+        }
+        self.reschedule(now, id);
+    }
+
+    fn remove_attempt(&mut self, id: ConnId) {
+        if let Some(a) = self.attempts.remove(&id) {
+            if let Some(k) = a.timer_key {
+                self.timers.remove(&(k, id));
+            }
+            if self.by_addr.get(&a.addr) == Some(&id) {
+                self.by_addr.remove(&a.addr);
+            }
+        }
+    }
+
     /// Queues a message on an established connection; returns its receipt serial.
     pub fn send(
         &mut self,
@@ -59,8 +229,12 @@ impl Endpoint {
         data: &[u8],
         opts: SendOptions,
     ) -> Result<Receipt, SendError> {
-        todo!()
+        let receipt = Receipt(self.next_receipt);
+        self.send_with_receipt(now, conn, data, opts, receipt)?;
+        self.next_receipt = self.next_receipt.wrapping_add(1).max(1);
+        Ok(receipt)
     }
+
     /// As `send`, with a receipt serial chosen by the caller.
     pub fn send_with_receipt(
         &mut self,
@@ -70,48 +244,528 @@ impl Endpoint {
         opts: SendOptions,
         receipt: Receipt,
     ) -> Result<(), SendError> {
-        todo!()
+        let c = match self.conns.get_mut(&conn) {
+            Some(c) => c,
+            None if self.attempts.contains_key(&conn) => return Err(SendError::NotConnected),
+            None => return Err(SendError::UnknownConnection),
+        };
+        c.send(now, data, opts, receipt)?;
+        if !c.dirty {
+            c.dirty = true;
+            self.dirty.push_back(conn);
+        }
+        Ok(())
     }
-    /// Closes a connection (or cancels an attempt). With `notify`, sends
-    /// DISCONNECTION_NOTIFICATION after queued data and reports `Disconnected` once it is
-    /// acknowledged (or the timeout passes); without, reports it at once.
+
+    /// Closes a connection or cancels an attempt. With `notify`, an established
+    /// connection gets DISCONNECTION_NOTIFICATION after its queued data, and
+    /// `Disconnected` is reported once that is acknowledged (or the timeout passes);
+    /// otherwise `Disconnected` (or `ConnectFailed { Cancelled }`) is reported at once.
     pub fn close(&mut self, now: Time, conn: ConnId, notify: bool) -> Result<(), SendError> {
-        todo!()
+        if let Some(a) = self.attempts.get(&conn) {
+            let addr = a.addr;
+            self.remove_attempt(conn);
+            self.events.push_back(Event::ConnectFailed {
+                conn,
+                addr,
+                reason: ConnectFailure::Cancelled,
+            });
+            return Ok(());
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return Err(SendError::UnknownConnection);
+        };
+        let mut ctx = Ctx {
+            config: &self.config,
+            local_guid: self.guid,
+            local_addr: self.local_addr,
+            events: &mut self.events,
+        };
+        c.close(now, notify, &mut ctx);
+        self.touch(conn);
+        Ok(())
     }
+
+    /// Closes every connection and cancels every attempt (for shutdown).
+    pub fn close_all(&mut self, now: Time, notify: bool) {
+        let ids: Vec<ConnId> = self.attempts.keys().chain(self.conns.keys()).copied().collect();
+        for id in ids {
+            let _ = self.close(now, id, notify);
+        }
+    }
+
     /// Sends an unconnected ping to `addr`.
     pub fn ping(&mut self, now: Time, addr: SocketAddr, open_connections_only: bool) {
-        todo!()
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        Offline::UnconnectedPing {
+            open_connections_only,
+            time: now.as_millis(),
+            guid: Some(self.guid),
+        }
+        .encode(&mut buf);
+        self.queue_offline(addr, buf);
     }
+
+    fn queue_offline(&mut self, to: SocketAddr, buf: Vec<u8>) {
+        if self.offline_out.len() < MAX_OFFLINE_QUEUE {
+            self.offline_out.push_back((to, buf));
+        } else {
+            self.stats.offline_dropped += 1;
+        }
+    }
+
     /// Feeds one received UDP payload.
     pub fn handle_datagram(&mut self, now: Time, from: SocketAddr, bytes: &[u8]) {
-        todo!()
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        // Offline first, even from a connected address (PROTOCOL.md §1.5).
+        match offline::decode(bytes) {
+            Some(Ok(msg)) => return self.handle_offline(now, from, msg),
+            Some(Err(_)) => {
+                self.stats.malformed_datagrams += 1;
+                return;
+            }
+            None => {}
+        }
+        let Some(&id) = self.by_addr.get(&from) else {
+            self.stats.unknown_source_datagrams += 1;
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&id) else {
+            // An attempt still probing: connected-mode data cannot be for it.
+            self.stats.unknown_source_datagrams += 1;
+            return;
+        };
+        let mut ctx = Ctx {
+            config: &self.config,
+            local_guid: self.guid,
+            local_addr: self.local_addr,
+            events: &mut self.events,
+        };
+        if c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges).is_err() {
+            self.stats.malformed_datagrams += 1;
+        }
+        self.touch(id);
     }
-    /// Runs timers due at `now`.
+
+    /// After any input to a connection: queue it for transmission and drop it if closed.
+    fn touch(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if c.phase == Phase::Closed {
+            self.remove_conn(id);
+            return;
+        }
+        if !c.dirty {
+            c.dirty = true;
+            self.dirty.push_back(id);
+        }
+    }
+
+    fn remove_conn(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.remove(&id) {
+            if let Some(k) = c.timer_key {
+                self.timers.remove(&(k, id));
+            }
+            if self.by_addr.get(&c.addr) == Some(&id) {
+                self.by_addr.remove(&c.addr);
+            }
+            if self.by_guid.get(&c.remote_guid) == Some(&id) {
+                self.by_guid.remove(&c.remote_guid);
+            }
+            if c.incoming {
+                self.incoming_count = self.incoming_count.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Recomputes the deadline of a connection or attempt in the timer set. A deadline
+    /// that is already past (work that could not proceed, such as a resend blocked by the
+    /// congestion window) is moved 1 ms ahead so the driver never spins.
+    fn reschedule(&mut self, now: Time, id: ConnId) {
+        let (old, new) = if let Some(c) = self.conns.get_mut(&id) {
+            let new = c
+                .poll_timeout(&self.config)
+                .map(|t| if t <= now { now + MIN_TIMER_STEP } else { t });
+            (std::mem::replace(&mut c.timer_key, new), new)
+        } else if let Some(a) = self.attempts.get_mut(&id) {
+            let new = Some(a.next_probe);
+            (std::mem::replace(&mut a.timer_key, new), new)
+        } else {
+            return;
+        };
+        if old == new {
+            return;
+        }
+        if let Some(k) = old {
+            self.timers.remove(&(k, id));
+        }
+        if let Some(k) = new {
+            self.timers.insert((k, id));
+        }
+    }
+
+    fn cookie(&self, now: Time, addr: SocketAddr, epoch_back: u64) -> u32 {
+        let epoch = (now.as_micros() / COOKIE_EPOCH.as_micros() as u64).wrapping_sub(epoch_back);
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new_with_keys(self.cookie_key.0, self.cookie_key.1);
+        match addr.ip() {
+            std::net::IpAddr::V4(v4) => h.write(&v4.octets()),
+            std::net::IpAddr::V6(v6) => h.write(&v6.octets()),
+        }
+        h.write_u16(addr.port());
+        h.write_u64(epoch);
+        h.finish() as u32
+    }
+
+    fn handle_offline(&mut self, now: Time, from: SocketAddr, msg: Offline<'_>) {
+        match msg {
+            Offline::UnconnectedPing {
+                open_connections_only,
+                time,
+                ..
+            } => {
+                if open_connections_only && self.incoming_count >= self.config.max_incoming {
+                    return;
+                }
+                let mut buf = self.spare.pop().unwrap_or_default();
+                buf.clear();
+                Offline::UnconnectedPong {
+                    time,
+                    guid: self.guid,
+                    data: &self.config.offline_data,
+                }
+                .encode(&mut buf);
+                self.queue_offline(from, buf);
+            }
+            Offline::UnconnectedPong { time, guid, data } => {
+                let rtt = Duration::from_millis(now.as_millis().saturating_sub(time));
+                self.events.push_back(Event::Pong {
+                    addr: from,
+                    guid,
+                    rtt,
+                    data: data.to_vec(),
+                });
+            }
+            Offline::OpenConnectionRequest1 { protocol, mtu } => {
+                let mut buf = self.spare.pop().unwrap_or_default();
+                buf.clear();
+                if protocol != self.config.protocol_version {
+                    Offline::IncompatibleProtocol {
+                        protocol: self.config.protocol_version,
+                        guid: self.guid,
+                    }
+                    .encode(&mut buf);
+                } else {
+                    let cookie = self.config.cookies.then(|| self.cookie(now, from, 0));
+                    Offline::OpenConnectionReply1 {
+                        guid: self.guid,
+                        cookie,
+                        has_public_key: false,
+                        mtu: mtu.min(MAX_MTU),
+                    }
+                    .encode(&mut buf);
+                }
+                // Never answer with more bytes than the request had (amplification <= 1);
+                // real probes are hundreds of bytes long.
+                if buf.len() > usize::from(mtu.saturating_sub(UDP_HEADER_SIZE)) {
+                    self.stats.offline_dropped += 1;
+                    return;
+                }
+                self.queue_offline(from, buf);
+            }
+            Offline::OpenConnectionRequest2 {
+                cookie,
+                guid,
+                mtu,
+                ..
+            } => self.on_request_2(now, from, cookie, guid, mtu),
+            Offline::OpenConnectionReply1 {
+                cookie,
+                has_public_key,
+                mtu,
+                ..
+            } => self.on_reply_1(now, from, cookie, has_public_key, mtu),
+            Offline::OpenConnectionReply2 {
+                guid,
+                mtu,
+                security,
+                ..
+            } => self.on_reply_2(now, from, guid, mtu, security),
+            Offline::Rejection { id: rid, .. } => {
+                let reason = match rid {
+                    id::ALREADY_CONNECTED => ConnectFailure::AlreadyConnected,
+                    id::NO_FREE_INCOMING_CONNECTIONS => ConnectFailure::ServerFull,
+                    id::CONNECTION_BANNED => ConnectFailure::Banned,
+                    id::IP_RECENTLY_CONNECTED => ConnectFailure::IpRecentlyConnected,
+                    _ => ConnectFailure::NoResponse,
+                };
+                self.fail_attempt(from, reason);
+            }
+            Offline::IncompatibleProtocol { protocol, .. } => self.fail_attempt(
+                from,
+                ConnectFailure::IncompatibleProtocol {
+                    server_version: protocol,
+                },
+            ),
+            Offline::OutOfBand { .. } => {}
+        }
+    }
+
+    fn fail_attempt(&mut self, from: SocketAddr, reason: ConnectFailure) {
+        let Some(&id) = self.by_addr.get(&from) else {
+            return;
+        };
+        if self.attempts.contains_key(&id) {
+            self.remove_attempt(id);
+            self.events.push_back(Event::ConnectFailed {
+                conn: id,
+                addr: from,
+                reason,
+            });
+        }
+    }
+
+    fn on_request_2(&mut self, now: Time, from: SocketAddr, cookie: Option<u32>, guid: u64, mtu: u16) {
+        if self.config.cookies {
+            let ok = cookie.is_some_and(|c| c == self.cookie(now, from, 0) || c == self.cookie(now, from, 1));
+            if !ok {
+                self.stats.offline_dropped += 1;
+                return;
+            }
+        }
+        let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
+        let addr_user = self.by_addr.get(&from).copied();
+        let guid_user = self.by_guid.get(&guid).copied();
+        let reply = |ep: &mut Endpoint, mtu: u16| {
+            let mut buf = ep.spare.pop().unwrap_or_default();
+            buf.clear();
+            Offline::OpenConnectionReply2 {
+                guid: ep.guid,
+                client_addr: from,
+                mtu,
+                security: false,
+            }
+            .encode(&mut buf);
+            ep.queue_offline(from, buf);
+        };
+        match (addr_user, guid_user) {
+            (None, None) => {}
+            (Some(a), Some(g)) if a == g => {
+                // A repeat of the same pending attempt gets the same answer (§5.4).
+                if let Some(c) = self.conns.get(&a) {
+                    if c.phase == Phase::UnverifiedSender {
+                        let m = c.mtu;
+                        reply(self, m);
+                        return;
+                    }
+                }
+                return self.reject(from, id::ALREADY_CONNECTED);
+            }
+            _ => return self.reject(from, id::ALREADY_CONNECTED),
+        }
+        if self.incoming_count >= self.config.max_incoming {
+            return self.reject(from, id::NO_FREE_INCOMING_CONNECTIONS);
+        }
+        let id = ConnId(ConnId::INCOMING_BIT | self.next_incoming);
+        self.next_incoming += 1;
+        let conn = Connection::new_incoming(now, id, from, guid, mtu, &self.config);
+        self.conns.insert(id, conn);
+        self.by_addr.insert(from, id);
+        self.by_guid.insert(guid, id);
+        self.incoming_count += 1;
+        reply(self, mtu);
+        self.reschedule(now, id);
+    }
+
+    fn reject(&mut self, to: SocketAddr, rid: u8) {
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        Offline::Rejection {
+            id: rid,
+            guid: self.guid,
+        }
+        .encode(&mut buf);
+        self.queue_offline(to, buf);
+    }
+
+    fn on_reply_1(&mut self, _now: Time, from: SocketAddr, cookie: Option<u32>, has_key: bool, mtu: u16) {
+        let Some(&id) = self.by_addr.get(&from) else {
+            return;
+        };
+        if !self.attempts.contains_key(&id) {
+            return;
+        }
+        if has_key {
+            // A libcat server: we cannot run its secure handshake.
+            return self.fail_attempt(from, ConnectFailure::SecurityMismatch);
+        }
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        Offline::OpenConnectionRequest2 {
+            cookie,
+            has_challenge: false,
+            server_addr: from,
+            mtu: mtu.clamp(MIN_MTU, MAX_MTU),
+            guid: self.guid,
+        }
+        .encode(&mut buf);
+        self.queue_offline(from, buf);
+    }
+
+    fn on_reply_2(&mut self, now: Time, from: SocketAddr, guid: u64, mtu: u16, security: bool) {
+        let Some(&id) = self.by_addr.get(&from) else {
+            return;
+        };
+        let Some(a) = self.attempts.get(&id) else {
+            return;
+        };
+        if security {
+            return self.fail_attempt(from, ConnectFailure::SecurityMismatch);
+        }
+        let password = a.password.clone();
+        self.remove_attempt(id);
+        let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
+        let conn = Connection::new_outgoing(now, id, from, guid, mtu, &self.config, self.guid, &password);
+        self.conns.insert(id, conn);
+        self.by_addr.insert(from, id);
+        self.by_guid.entry(guid).or_insert(id);
+        self.touch(id);
+    }
+
+    /// Runs timers due at `now`. Each due connection or attempt runs once per call.
     pub fn handle_timeout(&mut self, now: Time) {
-        todo!()
+        let mut due = std::mem::take(&mut self.due_scratch);
+        due.clear();
+        due.extend(self.timers.iter().take_while(|(t, _)| *t <= now).map(|&(_, id)| id));
+        for &id in &due {
+            if let Some(a) = self.attempts.get_mut(&id) {
+                if let Some(k) = a.timer_key.take() {
+                    self.timers.remove(&(k, id));
+                }
+                self.run_attempt(now, id);
+            } else if let Some(c) = self.conns.get_mut(&id) {
+                if let Some(k) = c.timer_key.take() {
+                    self.timers.remove(&(k, id));
+                }
+                let mut ctx = Ctx {
+                    config: &self.config,
+                    local_guid: self.guid,
+                    local_addr: self.local_addr,
+                    events: &mut self.events,
+                };
+                c.handle_timeout(now, &mut ctx);
+                if c.phase == Phase::Closed {
+                    self.remove_conn(id);
+                } else {
+                    self.touch(id);
+                    self.reschedule(now, id);
+                }
+            }
+        }
+        self.due_scratch = due;
     }
+
     /// Writes the next datagram to send into `buf` (cleared first).
     pub fn poll_transmit(&mut self, now: Time, buf: &mut Vec<u8>) -> Option<Transmit> {
-        todo!()
+        if let Some((to, mut bytes)) = self.offline_out.pop_front() {
+            std::mem::swap(buf, &mut bytes);
+            bytes.clear();
+            if self.spare.len() < 64 {
+                self.spare.push(bytes);
+            }
+            return Some(self.count_out(to, buf));
+        }
+        while let Some(id) = self.dirty.pop_front() {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            buf.clear();
+            let mut ctx = Ctx {
+                config: &self.config,
+                local_guid: self.guid,
+                local_addr: self.local_addr,
+                events: &mut self.events,
+            };
+            if c.poll_transmit(now, buf, &mut ctx) {
+                let to = c.addr;
+                // Round-robin: it goes to the back and may have more.
+                self.dirty.push_back(id);
+                return Some(self.count_out(to, buf));
+            }
+            // Nothing more from this one for now.
+            c.dirty = false;
+            if c.phase == Phase::Closed {
+                self.remove_conn(id);
+            } else {
+                self.reschedule(now, id);
+            }
+        }
+        None
     }
+
+    fn count_out(&mut self, to: SocketAddr, buf: &[u8]) -> Transmit {
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += buf.len() as u64;
+        Transmit { destination: to }
+    }
+
     /// Next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
+        self.events.pop_front()
     }
-    /// Earliest deadline at which `handle_timeout` (or `poll_transmit`) has work.
+
+    /// Earliest deadline at which `handle_timeout` has work; `Some(Time::ZERO)` when
+    /// `poll_transmit` has something to send right away.
     pub fn poll_timeout(&self) -> Option<Time> {
-        todo!()
+        if !self.offline_out.is_empty() || !self.dirty.is_empty() {
+            return Some(Time::ZERO);
+        }
+        self.timers.first().map(|&(t, _)| t)
     }
+
     /// No connection has data queued or unacknowledged (for a flushing shutdown).
     pub fn is_idle(&self) -> bool {
-        todo!()
+        self.offline_out.is_empty() && self.conns.values().all(|c| c.is_idle())
     }
+
     /// Number of connections and attempts.
     pub fn connection_count(&self) -> usize {
-        todo!()
+        self.conns.len() + self.attempts.len()
     }
+
+    /// Whether `conn` is an established connection.
+    pub fn is_connected(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.is_connected())
+    }
+
+    /// Remote address of a connection or attempt.
+    pub fn remote_addr(&self, conn: ConnId) -> Option<SocketAddr> {
+        self.conns
+            .get(&conn)
+            .map(|c| c.addr)
+            .or_else(|| self.attempts.get(&conn).map(|a| a.addr))
+    }
+
+    /// MTU of an established connection.
+    pub fn mtu(&self, conn: ConnId) -> Option<u16> {
+        self.conns.get(&conn).map(|c| c.mtu)
+    }
+
+    /// Bytes queued or unacknowledged on a connection.
+    pub fn buffered_bytes(&self, conn: ConnId) -> Option<usize> {
+        self.conns.get(&conn).map(|c| c.buffered_bytes())
+    }
+
+    /// Smoothed round-trip time of a connection, once measured.
+    pub fn rtt(&self, conn: ConnId) -> Option<Duration> {
+        self.conns.get(&conn).and_then(|c| c.srtt())
+    }
+
     /// Counters.
     pub fn stats(&self) -> &EndpointStats {
-        todo!()
+        &self.stats
     }
 }

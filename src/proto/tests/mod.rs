@@ -1,1 +1,5 @@
-//! Scenario tests of the sans-IO core on a simulated network.
+//! Scenario tests of the sans-IO core on the simulated network (`sim.rs`).
+
+mod replay;
+mod scenarios;
+pub(crate) mod sim;

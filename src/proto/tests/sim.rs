@@ -1,0 +1,327 @@
+//! A deterministic simulated network: N endpoints, a virtual clock, and a seeded link
+//! model per direction (latency, jitter, loss, duplication, reordering, MTU). `run_until`
+//! jumps from event to event, so minutes of protocol time run in milliseconds, and a
+//! failure names the seed that replays it exactly.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::proto::rng::Rng;
+use crate::proto::{Config, ConnId, Endpoint, Event, Reliability, SendOptions, Time};
+
+/// How one direction between two endpoints behaves.
+#[derive(Clone, Debug)]
+pub(crate) struct Link {
+    pub(crate) latency: Duration,
+    pub(crate) jitter: Duration,
+    pub(crate) loss: f64,
+    pub(crate) dup: f64,
+    pub(crate) reorder: f64,
+    /// Datagrams larger than this are dropped (a path MTU, UDP payload bytes).
+    pub(crate) max_datagram: usize,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            latency: Duration::from_millis(5),
+            jitter: Duration::ZERO,
+            loss: 0.0,
+            dup: 0.0,
+            reorder: 0.0,
+            max_datagram: 1464,
+        }
+    }
+}
+
+impl Link {
+    pub(crate) fn lossy(loss: f64) -> Link {
+        Link {
+            loss,
+            ..Link::default()
+        }
+    }
+    pub(crate) fn dup(mut self, p: f64) -> Link {
+        self.dup = p;
+        self
+    }
+    pub(crate) fn reorder(mut self, p: f64) -> Link {
+        self.reorder = p;
+        self
+    }
+    pub(crate) fn latency_ms(mut self, ms: u64, jitter_ms: u64) -> Link {
+        self.latency = Duration::from_millis(ms);
+        self.jitter = Duration::from_millis(jitter_ms);
+        self
+    }
+    pub(crate) fn max_datagram(mut self, n: usize) -> Link {
+        self.max_datagram = n;
+        self
+    }
+}
+
+struct Node {
+    addr: SocketAddr,
+    ep: Endpoint,
+    events: Vec<Event>,
+}
+
+/// The simulated network.
+pub(crate) struct Net {
+    pub(crate) now: Time,
+    rng: Rng,
+    seed: u64,
+    nodes: Vec<Node>,
+    default_link: Link,
+    links: HashMap<(usize, usize), Link>,
+    /// (arrival, order, to, from addr, bytes)
+    in_flight: BinaryHeap<Reverse<(Time, u64, usize, SocketAddr, Vec<u8>)>>,
+    order: u64,
+    next_conn: u64,
+    buf: Vec<u8>,
+    /// Datagrams put on the wire, per sender.
+    pub(crate) sent: Vec<u64>,
+}
+
+impl Net {
+    pub(crate) fn new(seed: u64) -> Net {
+        Net {
+            now: Time::from_millis(1_000),
+            rng: Rng::new(seed ^ 0xA5A5_5A5A),
+            seed,
+            nodes: Vec::new(),
+            default_link: Link::default(),
+            links: HashMap::new(),
+            in_flight: BinaryHeap::new(),
+            order: 0,
+            next_conn: 1,
+            buf: Vec::with_capacity(1500),
+            sent: Vec::new(),
+        }
+    }
+
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Same link in every direction.
+    pub(crate) fn with_link(mut self, link: Link) -> Net {
+        self.default_link = link;
+        self
+    }
+
+    /// A link for one direction.
+    pub(crate) fn set_link(&mut self, from: usize, to: usize, link: Link) {
+        self.links.insert((from, to), link);
+    }
+
+    /// Adds an endpoint at 10.0.0.<n>:19132 with `config` (seeded from the net's seed).
+    pub(crate) fn add(&mut self, mut config: Config) -> usize {
+        let i = self.nodes.len();
+        config.seed = self.seed.wrapping_mul(31).wrapping_add(i as u64 + 1);
+        let addr: SocketAddr = format!("10.0.0.{}:19132", i + 1).parse().unwrap();
+        self.nodes.push(Node {
+            addr,
+            ep: Endpoint::new(config, addr),
+            events: Vec::new(),
+        });
+        self.sent.push(0);
+        i
+    }
+
+    pub(crate) fn addr(&self, n: usize) -> SocketAddr {
+        self.nodes[n].addr
+    }
+
+    pub(crate) fn ep(&mut self, n: usize) -> &mut Endpoint {
+        &mut self.nodes[n].ep
+    }
+
+    /// Events collected so far at node `n`.
+    pub(crate) fn events(&self, n: usize) -> &[Event] {
+        &self.nodes[n].events
+    }
+
+    /// Takes the collected events of node `n`.
+    pub(crate) fn take_events(&mut self, n: usize) -> Vec<Event> {
+        std::mem::take(&mut self.nodes[n].events)
+    }
+
+    /// Starts `client` connecting to `server`; returns the client-side id.
+    pub(crate) fn connect(&mut self, client: usize, server: usize, password: &[u8]) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let to = self.nodes[server].addr;
+        let now = self.now;
+        self.nodes[client]
+            .ep
+            .connect(now, id, to, password)
+            .expect("connect");
+        id
+    }
+
+    /// Connects and runs until both sides report `Connected`; returns (client id, server id).
+    pub(crate) fn connect_pair(&mut self, client: usize, server: usize) -> (ConnId, ConnId) {
+        let c = self.connect(client, server, b"");
+        let caddr = self.nodes[client].addr;
+        self.run_until(
+            |n| {
+                n.connected_id(client, c).is_some() && n.incoming_id(server, caddr).is_some()
+            },
+            Duration::from_secs(60),
+        )
+        .unwrap_or_else(|e| panic!("connect_pair: {e}"));
+        let s = self.incoming_id(server, caddr).unwrap();
+        (c, s)
+    }
+
+    fn connected_id(&self, n: usize, id: ConnId) -> Option<ConnId> {
+        self.nodes[n].events.iter().find_map(|e| match e {
+            Event::Connected { conn, .. } if *conn == id => Some(*conn),
+            _ => None,
+        })
+    }
+
+    /// The id under which node `n` accepted a connection from `from`.
+    pub(crate) fn incoming_id(&self, n: usize, from: SocketAddr) -> Option<ConnId> {
+        self.nodes[n].events.iter().find_map(|e| match e {
+            Event::Connected {
+                conn,
+                addr,
+                incoming: true,
+                ..
+            } if *addr == from => Some(*conn),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn send(&mut self, n: usize, conn: ConnId, data: &[u8], opts: SendOptions) {
+        let now = self.now;
+        self.nodes[n]
+            .ep
+            .send(now, conn, data, opts)
+            .unwrap_or_else(|e| panic!("send failed: {e} (seed {})", self.seed));
+    }
+
+    /// Payloads of `Message` events at node `n`, in arrival order.
+    pub(crate) fn messages(&self, n: usize) -> Vec<(Vec<u8>, u8, Reliability)> {
+        self.nodes[n]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message {
+                    data,
+                    channel,
+                    reliability,
+                    ..
+                } => Some((data.clone(), *channel, *reliability)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Lets every endpoint transmit and collects its events.
+    fn flush(&mut self) {
+        for i in 0..self.nodes.len() {
+            let now = self.now;
+            if self.nodes[i].ep.poll_timeout().is_some_and(|t| t <= now) {
+                self.nodes[i].ep.handle_timeout(now);
+            }
+            while let Some(t) = self.nodes[i].ep.poll_transmit(now, &mut self.buf) {
+                self.sent[i] += 1;
+                let from = self.nodes[i].addr;
+                let bytes = self.buf.clone();
+                self.route(i, from, t.destination, bytes);
+            }
+            while let Some(e) = self.nodes[i].ep.poll_event() {
+                self.nodes[i].events.push(e);
+            }
+        }
+    }
+
+    fn route(&mut self, from_idx: usize, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        let Some(to_idx) = self.nodes.iter().position(|n| n.addr == to) else {
+            return;
+        };
+        let link = self
+            .links
+            .get(&(from_idx, to_idx))
+            .unwrap_or(&self.default_link)
+            .clone();
+        if bytes.len() > link.max_datagram || self.rng.next_f64() < link.loss {
+            return;
+        }
+        let copies = if self.rng.next_f64() < link.dup { 2 } else { 1 };
+        for _ in 0..copies {
+            let mut delay = link.latency;
+            if !link.jitter.is_zero() {
+                delay += Duration::from_micros(self.rng.below(link.jitter.as_micros() as u64 + 1));
+            }
+            if self.rng.next_f64() < link.reorder {
+                delay += link.latency + Duration::from_micros(self.rng.below(20_000));
+            }
+            self.order += 1;
+            self.in_flight
+                .push(Reverse((self.now + delay, self.order, to_idx, from, bytes.clone())));
+        }
+    }
+
+    /// Runs until `cond` holds or `limit` of virtual time passes.
+    pub(crate) fn run_until(
+        &mut self,
+        mut cond: impl FnMut(&Net) -> bool,
+        limit: Duration,
+    ) -> Result<(), String> {
+        let deadline = self.now + limit;
+        loop {
+            self.flush();
+            if cond(self) {
+                return Ok(());
+            }
+            let next_arrival = self.in_flight.peek().map(|Reverse(x)| x.0);
+            let next_timer = self.nodes.iter().filter_map(|n| n.ep.poll_timeout()).min();
+            let next = match (next_arrival, next_timer) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => {
+                    return Err(format!("network idle and condition unmet (seed {})", self.seed))
+                }
+            };
+            if next > deadline {
+                return Err(format!("condition unmet after {limit:?} (seed {})", self.seed));
+            }
+            if next > self.now {
+                self.now = next;
+            }
+            while let Some(Reverse((t, ..))) = self.in_flight.peek() {
+                if *t > self.now {
+                    break;
+                }
+                let Reverse((_, _, to, from, bytes)) = self.in_flight.pop().unwrap();
+                let now = self.now;
+                self.nodes[to].ep.handle_datagram(now, from, &bytes);
+            }
+        }
+    }
+
+    /// Runs for a fixed span of virtual time.
+    pub(crate) fn run_for(&mut self, span: Duration) {
+        let end = self.now + span;
+        let _ = self.run_until(|n| n.now >= end, span + Duration::from_millis(1));
+        if self.now < end {
+            self.now = end;
+            self.flush();
+        }
+    }
+
+    /// Removes an endpoint from the network without telling anyone (it "vanishes").
+    pub(crate) fn silence(&mut self, n: usize) {
+        let addr = self.nodes[n].addr;
+        self.nodes[n].addr = "0.0.0.0:1".parse().unwrap();
+        self.in_flight.retain(|Reverse(x)| x.2 != n);
+        let _ = addr;
+    }
+}
