@@ -83,10 +83,20 @@ impl Replay {
                 continue;
             }
             self.now += Duration::from_millis(10);
-            self.server.handle_datagram(self.now, self.client_addr, bytes);
+            self.server
+                .handle_datagram(self.now, self.client_addr, bytes);
             self.server.handle_timeout(self.now);
             while let Some(e) = self.server.poll_event() {
-                if let (true, Event::Message { conn, data, channel, reliability }) = (echo, &e) {
+                if let (
+                    true,
+                    Event::Message {
+                        conn,
+                        data,
+                        channel,
+                        reliability,
+                    },
+                ) = (echo, &e)
+                {
                     let o = SendOptions::new(*reliability).on_channel(*channel);
                     self.server.send(self.now, *conn, data, o).unwrap();
                 }
@@ -148,18 +158,33 @@ fn handshake_replay_gets_answers_a_raknet4_client_accepts() {
 
     // Offline answers: REPLY_1 then REPLY_2, with the captured server's layout.
     let offline: Vec<&Vec<u8>> = r.sent.iter().filter(|d| d[0] < 0x80).collect();
-    let captured: Vec<&Vec<u8>> = v.lines.iter().filter(|(c, d)| !c && d[0] < 0x80).map(|(_, d)| d).collect();
+    let captured: Vec<&Vec<u8>> = v
+        .lines
+        .iter()
+        .filter(|(c, d)| !c && d[0] < 0x80)
+        .map(|(_, d)| d)
+        .collect();
     assert_eq!(offline.len(), captured.len());
     for (ours, theirs) in offline.iter().zip(&captured) {
         assert_eq!(ours[0], theirs[0], "offline message id");
         assert_eq!(ours.len(), theirs.len(), "offline message length");
     }
     match offline::decode(offline[0]) {
-        Some(Ok(Offline::OpenConnectionReply1 { cookie: None, has_public_key: false, mtu: 1492, .. })) => {}
+        Some(Ok(Offline::OpenConnectionReply1 {
+            cookie: None,
+            has_public_key: false,
+            mtu: 1492,
+            ..
+        })) => {}
         other => panic!("REPLY_1: {other:?}"),
     }
     match offline::decode(offline[1]) {
-        Some(Ok(Offline::OpenConnectionReply2 { client_addr, mtu: 1492, security: false, .. })) => {
+        Some(Ok(Offline::OpenConnectionReply2 {
+            client_addr,
+            mtu: 1492,
+            security: false,
+            ..
+        })) => {
             assert_eq!(client_addr, r.client_addr)
         }
         other => panic!("REPLY_2: {other:?}"),
@@ -168,13 +193,19 @@ fn handshake_replay_gets_answers_a_raknet4_client_accepts() {
     // ACCEPTED: RELIABLE_ORDERED channel 0, ordering index 0, same length as captured,
     // echoing the client's request time.
     let ours = r.data_frames();
-    let (h, p) = ours.iter().find(|(_, p)| p[0] == id::CONNECTION_REQUEST_ACCEPTED).expect("ACCEPTED sent");
+    let (h, p) = ours
+        .iter()
+        .find(|(_, p)| p[0] == id::CONNECTION_REQUEST_ACCEPTED)
+        .expect("ACCEPTED sent");
     let (ch, cp) = captured_frames(&v, false)
         .into_iter()
         .find(|(_, p)| p[0] == id::CONNECTION_REQUEST_ACCEPTED)
         .unwrap();
     assert_eq!(h.reliability, ch.reliability);
-    assert_eq!((h.ordering_index, h.channel), (ch.ordering_index, ch.channel));
+    assert_eq!(
+        (h.ordering_index, h.channel),
+        (ch.ordering_index, ch.channel)
+    );
     assert_eq!(p.len(), cp.len(), "ACCEPTED layout (10 internal addresses)");
     let acc = ConnectionRequestAccepted::decode(p).unwrap();
     let req_frame = captured_frames(&v, true)
@@ -187,19 +218,32 @@ fn handshake_replay_gets_answers_a_raknet4_client_accepts() {
 
     // The server reached CONNECTED with the captured client's GUID, answered its ping,
     // and acknowledged every client data datagram.
-    assert!(r.events.iter().any(|e| matches!(e, Event::Connected { guid, incoming: true, .. } if *guid == req.guid)));
-    assert!(ours.iter().any(|(_, p)| p[0] == id::CONNECTED_PONG && p.len() == 17));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Connected { guid, incoming: true, .. } if *guid == req.guid)));
+    assert!(ours
+        .iter()
+        .any(|(_, p)| p[0] == id::CONNECTED_PONG && p.len() == 17));
     let client_numbers: BTreeSet<u32> = v
         .lines
         .iter()
         .filter(|(c, d)| *c && datagram::classify(d) == Some(DatagramKind::Data))
         .map(|(_, d)| DataHeader::decode(&mut Reader::new(d)).unwrap().number)
         .collect();
-    assert!(client_numbers.is_subset(&r.acked()), "{client_numbers:?} vs {:?}", r.acked());
+    assert!(
+        client_numbers.is_subset(&r.acked()),
+        "{client_numbers:?} vs {:?}",
+        r.acked()
+    );
 }
 
 fn user_payloads(frames: &[(FrameHeader, Vec<u8>)]) -> Vec<Vec<u8>> {
-    frames.iter().filter(|(_, p)| p[0] == id::USER_PACKET_ENUM).map(|(_, p)| p.clone()).collect()
+    frames
+        .iter()
+        .filter(|(_, p)| p[0] == id::USER_PACKET_ENUM)
+        .map(|(_, p)| p.clone())
+        .collect()
 }
 
 #[test]
@@ -213,24 +257,43 @@ fn reliable_ordered_replay_delivers_and_echoes_like_raknet4() {
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Message { data, reliability: Reliability::ReliableOrdered, channel: 0, .. } => Some(data.clone()),
+            Event::Message {
+                data,
+                reliability: Reliability::ReliableOrdered,
+                channel: 0,
+                ..
+            } => Some(data.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(delivered, sent_by_client);
     // Our echoes carry the same payloads, channel and ordering indexes as the captured
     // server's echoes.
-    let ours: Vec<(FrameHeader, Vec<u8>)> =
-        r.data_frames().into_iter().filter(|(_, p)| p[0] == id::USER_PACKET_ENUM).collect();
-    let theirs: Vec<(FrameHeader, Vec<u8>)> =
-        captured_frames(&v, false).into_iter().filter(|(_, p)| p[0] == id::USER_PACKET_ENUM).collect();
+    let ours: Vec<(FrameHeader, Vec<u8>)> = r
+        .data_frames()
+        .into_iter()
+        .filter(|(_, p)| p[0] == id::USER_PACKET_ENUM)
+        .collect();
+    let theirs: Vec<(FrameHeader, Vec<u8>)> = captured_frames(&v, false)
+        .into_iter()
+        .filter(|(_, p)| p[0] == id::USER_PACKET_ENUM)
+        .collect();
     assert_eq!(ours.len(), theirs.len());
     for ((oh, op), (th, tp)) in ours.iter().zip(&theirs) {
         assert_eq!(op, tp);
         assert_eq!(oh.reliability, th.reliability);
-        assert_eq!((oh.ordering_index, oh.channel), (th.ordering_index, th.channel));
+        assert_eq!(
+            (oh.ordering_index, oh.channel),
+            (th.ordering_index, th.channel)
+        );
     }
-    assert!(r.events.iter().any(|e| matches!(e, Event::Disconnected { reason: DisconnectReason::ClosedByRemote, .. })));
+    assert!(r.events.iter().any(|e| matches!(
+        e,
+        Event::Disconnected {
+            reason: DisconnectReason::ClosedByRemote,
+            ..
+        }
+    )));
 }
 
 #[test]

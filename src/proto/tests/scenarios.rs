@@ -57,7 +57,8 @@ fn mtu_discovery_falls_back_to_smaller_probes() {
     // A message larger than one datagram still gets through at the smaller MTU.
     let big = msg(1, 7, 5000);
     net.send(c, cid, &big, SendOptions::new(Reliability::ReliableOrdered));
-    net.run_until(|n| !n.messages(s).is_empty(), Duration::from_secs(10)).unwrap();
+    net.run_until(|n| !n.messages(s).is_empty(), Duration::from_secs(10))
+        .unwrap();
     assert_eq!(net.messages(s)[0].0, big);
 }
 
@@ -74,8 +75,14 @@ fn bedrock_flavour_connects() {
         ..Config::default()
     });
     let (cid, _) = net.connect_pair(c, s);
-    net.send(c, cid, &[0xFE, 1, 2, 3], SendOptions::new(Reliability::ReliableOrdered));
-    net.run_until(|n| !n.messages(s).is_empty(), Duration::from_secs(5)).unwrap();
+    net.send(
+        c,
+        cid,
+        &[0xFE, 1, 2, 3],
+        SendOptions::new(Reliability::ReliableOrdered),
+    );
+    net.run_until(|n| !n.messages(s).is_empty(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(net.messages(s)[0].0, vec![0xFE, 1, 2, 3]);
 }
 
@@ -113,23 +120,32 @@ fn reliable_ordered_on_many_channels_each_way() {
 #[test]
 fn reliable_ordered_survives_a_bad_link() {
     for seed in 0..64 {
-        let mut net = Net::new(seed).with_link(
-            Link::lossy(0.2).dup(0.05).reorder(0.1).latency_ms(40, 15),
-        );
+        let mut net =
+            Net::new(seed).with_link(Link::lossy(0.2).dup(0.05).reorder(0.1).latency_ms(40, 15));
         let s = net.add(server_config());
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
         for i in 0u32..300 {
             let ch = (i % 3) as u8;
-            net.send(c, cid, &msg(ch, i, 30 + (i as usize % 200)), SendOptions::new(Reliability::ReliableOrdered).on_channel(ch));
+            net.send(
+                c,
+                cid,
+                &msg(ch, i, 30 + (i as usize % 200)),
+                SendOptions::new(Reliability::ReliableOrdered).on_channel(ch),
+            );
         }
         net.run_until(|n| n.messages(s).len() >= 300, Duration::from_secs(120))
             .unwrap_or_else(|e| panic!("{e}"));
         net.run_for(Duration::from_secs(2));
         let got = net.messages(s);
+        assert!(net.dropped > 0, "the link dropped nothing (seed {seed})");
         assert_eq!(got.len(), 300, "duplicates delivered (seed {seed})");
         for ch in 0..3u8 {
-            let seqs: Vec<u32> = got.iter().filter(|m| m.1 == ch).map(|m| seq_of(&m.0)).collect();
+            let seqs: Vec<u32> = got
+                .iter()
+                .filter(|m| m.1 == ch)
+                .map(|m| seq_of(&m.0))
+                .collect();
             let want: Vec<u32> = (0..300).filter(|i| i % 3 == ch as u32).collect();
             assert_eq!(seqs, want, "channel {ch} (seed {seed})");
         }
@@ -139,13 +155,17 @@ fn reliable_ordered_survives_a_bad_link() {
 #[test]
 fn reliable_arrives_exactly_once_under_loss_and_duplication() {
     for seed in 0..64 {
-        let mut net = Net::new(1000 + seed)
-            .with_link(Link::lossy(0.3).dup(0.2).latency_ms(20, 20));
+        let mut net = Net::new(1000 + seed).with_link(Link::lossy(0.3).dup(0.2).latency_ms(20, 20));
         let s = net.add(server_config());
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
         for i in 0u32..200 {
-            net.send(c, cid, &msg(0, i, 20), SendOptions::new(Reliability::Reliable));
+            net.send(
+                c,
+                cid,
+                &msg(0, i, 20),
+                SendOptions::new(Reliability::Reliable),
+            );
         }
         net.run_until(|n| n.messages(s).len() >= 200, Duration::from_secs(120))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -164,7 +184,12 @@ fn unreliable_is_never_duplicated() {
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
         for i in 0u32..100 {
-            net.send(c, cid, &msg(0, i, 20), SendOptions::new(Reliability::Unreliable));
+            net.send(
+                c,
+                cid,
+                &msg(0, i, 20),
+                SendOptions::new(Reliability::Unreliable),
+            );
             net.run_for(Duration::from_millis(3));
         }
         net.run_for(Duration::from_secs(1));
@@ -173,22 +198,38 @@ fn unreliable_is_never_duplicated() {
         seqs.sort_unstable();
         seqs.dedup();
         assert_eq!(seqs.len(), n, "duplicate unreliable delivery (seed {seed})");
-        assert!(n > 50, "too few unreliable messages arrived: {n} (seed {seed})");
+        assert!(
+            n > 50,
+            "too few unreliable messages arrived: {n} (seed {seed})"
+        );
     }
 }
 
 #[test]
 fn large_split_messages_arrive_intact_under_loss() {
     for seed in 0..8 {
-        let mut net = Net::new(3000 + seed).with_link(Link::lossy(0.1).reorder(0.1).latency_ms(10, 5));
+        let mut net =
+            Net::new(3000 + seed).with_link(Link::lossy(0.1).reorder(0.1).latency_ms(10, 5));
         let s = net.add(server_config());
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
-        let big: Vec<u8> = (0..100 * 1024).map(|i| (i * 7 + seed as usize) as u8).collect();
+        let big: Vec<u8> = (0..100 * 1024)
+            .map(|i| (i * 7 + seed as usize) as u8)
+            .collect();
         let mut first = big.clone();
         first[0] = 0x86;
-        net.send(c, cid, &first, SendOptions::new(Reliability::ReliableOrdered));
-        net.send(c, cid, &msg(0, 1, 10), SendOptions::new(Reliability::ReliableOrdered));
+        net.send(
+            c,
+            cid,
+            &first,
+            SendOptions::new(Reliability::ReliableOrdered),
+        );
+        net.send(
+            c,
+            cid,
+            &msg(0, 1, 10),
+            SendOptions::new(Reliability::ReliableOrdered),
+        );
         net.run_until(|n| n.messages(s).len() >= 2, Duration::from_secs(120))
             .unwrap_or_else(|e| panic!("{e}"));
         let got = net.messages(s);
@@ -202,7 +243,8 @@ fn large_split_messages_arrive_intact_under_loss() {
     let mut mib: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
     mib[0] = 0x86;
     net.send(c, cid, &mib, SendOptions::new(Reliability::Reliable));
-    net.run_until(|n| !n.messages(s).is_empty(), Duration::from_secs(60)).unwrap();
+    net.run_until(|n| !n.messages(s).is_empty(), Duration::from_secs(60))
+        .unwrap();
     assert_eq!(net.messages(s)[0].0, mib);
 }
 
@@ -212,13 +254,33 @@ fn clean_disconnect_is_seen_by_both() {
     let s = net.add(server_config());
     let c = net.add(Config::default());
     let (cid, sid) = net.connect_pair(c, s);
-    net.send(c, cid, &msg(0, 1, 100), SendOptions::new(Reliability::ReliableOrdered));
+    net.send(
+        c,
+        cid,
+        &msg(0, 1, 100),
+        SendOptions::new(Reliability::ReliableOrdered),
+    );
     let now = net.now;
     net.ep(c).close(now, cid, true).unwrap();
     net.run_until(
         |n| {
-            n.events(c).iter().any(|e| matches!(e, Event::Disconnected { reason: DisconnectReason::ClosedLocally, .. }))
-                && n.events(s).iter().any(|e| matches!(e, Event::Disconnected { reason: DisconnectReason::ClosedByRemote, .. }))
+            n.events(c).iter().any(|e| {
+                matches!(
+                    e,
+                    Event::Disconnected {
+                        reason: DisconnectReason::ClosedLocally,
+                        ..
+                    }
+                )
+            }) && n.events(s).iter().any(|e| {
+                matches!(
+                    e,
+                    Event::Disconnected {
+                        reason: DisconnectReason::ClosedByRemote,
+                        ..
+                    }
+                )
+            })
         },
         Duration::from_secs(5),
     )
@@ -229,7 +291,10 @@ fn clean_disconnect_is_seen_by_both() {
     assert_eq!(net.ep(c).connection_count(), 0);
     assert_eq!(net.ep(s).connection_count(), 0);
     let now = net.now;
-    assert!(net.ep(s).send(now, sid, b"x", SendOptions::default()).is_err());
+    assert!(net
+        .ep(s)
+        .send(now, sid, b"x", SendOptions::default())
+        .is_err());
 }
 
 #[test]
@@ -246,7 +311,10 @@ fn a_vanished_peer_times_out() {
     )
     .unwrap();
     let took = net.now - t0;
-    assert!(took >= Duration::from_secs(10) && took <= Duration::from_secs(16), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(10) && took <= Duration::from_secs(16),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -256,18 +324,43 @@ fn connecting_to_nobody_fails_after_the_probes() {
     let t0 = net.now;
     let id = crate::proto::ConnId(42);
     let now = net.now;
-    net.ep(c).connect(now, id, "10.9.9.9:1".parse().unwrap(), b"").unwrap();
-    net.run_until(|n| n.events(c).iter().any(|e| matches!(e, Event::ConnectFailed { .. })), Duration::from_secs(30))
+    net.ep(c)
+        .connect(now, id, "10.9.9.9:1".parse().unwrap(), b"")
         .unwrap();
-    assert!(matches!(net.events(c)[0], Event::ConnectFailed { conn, reason: ConnectFailure::NoResponse, .. } if conn == id));
+    net.run_until(
+        |n| {
+            n.events(c)
+                .iter()
+                .any(|e| matches!(e, Event::ConnectFailed { .. }))
+        },
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    assert!(
+        matches!(net.events(c)[0], Event::ConnectFailed { conn, reason: ConnectFailure::NoResponse, .. } if conn == id)
+    );
     let took = net.now - t0;
-    assert!(took >= Duration::from_secs(6) && took <= Duration::from_secs(7), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(6) && took <= Duration::from_secs(7),
+        "{took:?}"
+    );
 }
 
 fn refused(net: &mut Net, c: usize) -> ConnectFailure {
-    net.run_until(|n| n.events(c).iter().any(|e| matches!(e, Event::ConnectFailed { .. })), Duration::from_secs(30))
-        .unwrap();
-    match net.events(c).iter().find(|e| matches!(e, Event::ConnectFailed { .. })) {
+    net.run_until(
+        |n| {
+            n.events(c)
+                .iter()
+                .any(|e| matches!(e, Event::ConnectFailed { .. }))
+        },
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    match net
+        .events(c)
+        .iter()
+        .find(|e| matches!(e, Event::ConnectFailed { .. }))
+    {
         Some(Event::ConnectFailed { reason, .. }) => *reason,
         _ => unreachable!(),
     }
@@ -285,12 +378,22 @@ fn wrong_password_is_refused() {
     assert_eq!(refused(&mut net, c), ConnectFailure::InvalidPassword);
     net.run_for(Duration::from_secs(3));
     assert_eq!(net.ep(s).connection_count(), 0);
-    assert!(!net.events(s).iter().any(|e| matches!(e, Event::Connected { .. })));
+    assert!(!net
+        .events(s)
+        .iter()
+        .any(|e| matches!(e, Event::Connected { .. })));
     // And the right one works.
     let c2 = net.add(Config::default());
     net.connect(c2, s, b"correct horse");
-    net.run_until(|n| n.events(c2).iter().any(|e| matches!(e, Event::Connected { .. })), Duration::from_secs(5))
-        .unwrap();
+    net.run_until(
+        |n| {
+            n.events(c2)
+                .iter()
+                .any(|e| matches!(e, Event::Connected { .. }))
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -332,11 +435,19 @@ fn unconnected_ping_gets_offline_data() {
     let c = net.add(Config::default());
     let (now, to) = (net.now, net.addr(s));
     net.ep(c).ping(now, to, false);
-    net.run_until(|n| n.events(c).iter().any(|e| matches!(e, Event::Pong { .. })), Duration::from_secs(2))
-        .unwrap();
+    net.run_until(
+        |n| n.events(c).iter().any(|e| matches!(e, Event::Pong { .. })),
+        Duration::from_secs(2),
+    )
+    .unwrap();
     let sguid = net.ep(s).guid();
     match &net.events(c)[0] {
-        Event::Pong { addr, guid, rtt, data } => {
+        Event::Pong {
+            addr,
+            guid,
+            rtt,
+            data,
+        } => {
             assert_eq!(*addr, to);
             assert_eq!(*guid, sguid);
             assert_eq!(data, b"hello lobby");
@@ -368,7 +479,9 @@ fn spoofed_request_2_without_cookie_creates_no_state() {
     .encode(&mut buf);
     let now = net.now;
     for i in 0..1000u32 {
-        let from = format!("10.1.{}.{}:{}", i / 250, i % 250, 1000 + i).parse().unwrap();
+        let from = format!("10.1.{}.{}:{}", i / 250, i % 250, 1000 + i)
+            .parse()
+            .unwrap();
         net.ep(s).handle_datagram(now, from, &buf);
         let mut wrong = buf.clone();
         wrong.splice(17..17, [0, 0, 0, 1, 0]);
@@ -376,30 +489,51 @@ fn spoofed_request_2_without_cookie_creates_no_state() {
     }
     assert_eq!(net.ep(s).connection_count(), 0);
     let mut out = Vec::new();
-    assert!(net.ep(s).poll_transmit(now, &mut out).is_none(), "no reply to a spoofed source");
+    assert!(
+        net.ep(s).poll_transmit(now, &mut out).is_none(),
+        "no reply to a spoofed source"
+    );
     let _ = Time::ZERO;
 }
 
 fn delivered_seqs(net: &Net, n: usize, ch: u8) -> Vec<u32> {
-    net.messages(n).iter().filter(|m| m.1 == ch).map(|m| seq_of(&m.0)).collect()
+    net.messages(n)
+        .iter()
+        .filter(|m| m.1 == ch)
+        .map(|m| seq_of(&m.0))
+        .collect()
 }
 
 #[test]
 fn sequenced_kinds_never_go_backwards() {
     for seed in 0..64 {
-        let mut net = Net::new(4000 + seed).with_link(Link::lossy(0.15).reorder(0.3).dup(0.05).latency_ms(20, 30));
+        let mut net = Net::new(4000 + seed)
+            .with_link(Link::lossy(0.15).reorder(0.3).dup(0.05).latency_ms(20, 30));
         let s = net.add(server_config());
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
         for i in 0u32..150 {
-            net.send(c, cid, &msg(1, i, 24), SendOptions::new(Reliability::UnreliableSequenced).on_channel(1));
-            net.send(c, cid, &msg(2, i, 24), SendOptions::new(Reliability::ReliableSequenced).on_channel(2));
+            net.send(
+                c,
+                cid,
+                &msg(1, i, 24),
+                SendOptions::new(Reliability::UnreliableSequenced).on_channel(1),
+            );
+            net.send(
+                c,
+                cid,
+                &msg(2, i, 24),
+                SendOptions::new(Reliability::ReliableSequenced).on_channel(2),
+            );
             net.run_for(Duration::from_millis(2));
         }
         net.run_for(Duration::from_secs(10));
         for ch in [1u8, 2] {
             let seqs = delivered_seqs(&net, s, ch);
-            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "channel {ch} went backwards: {seqs:?} (seed {seed})");
+            assert!(
+                seqs.windows(2).all(|w| w[0] < w[1]),
+                "channel {ch} went backwards: {seqs:?} (seed {seed})"
+            );
         }
         // Reliable transport: the newest reliable-sequenced message always arrives.
         assert_eq!(delivered_seqs(&net, s, 2).last(), Some(&149), "seed {seed}");
@@ -411,7 +545,8 @@ fn sequenced_after_ordered_waits_for_it() {
     // PROTOCOL.md §7.4: sequenced messages sent after ordered message k on a channel are
     // delivered after k, never before.
     for seed in 0..32 {
-        let mut net = Net::new(5000 + seed).with_link(Link::lossy(0.2).reorder(0.3).latency_ms(10, 20));
+        let mut net =
+            Net::new(5000 + seed).with_link(Link::lossy(0.2).reorder(0.3).latency_ms(10, 20));
         let s = net.add(server_config());
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
@@ -421,18 +556,26 @@ fn sequenced_after_ordered_waits_for_it() {
         net.send(c, cid, &msg(5, 1, 30), q);
         net.send(c, cid, &msg(5, 2, 30), q);
         net.send(c, cid, &msg(5, 3, 30), o);
-        net.run_until(|n| delivered_seqs(n, s, 5).contains(&3), Duration::from_secs(60)).unwrap();
+        net.run_until(
+            |n| delivered_seqs(n, s, 5).contains(&3),
+            Duration::from_secs(60),
+        )
+        .unwrap();
         let seqs = delivered_seqs(&net, s, 5);
         assert_eq!(seqs.first(), Some(&0), "seed {seed}: {seqs:?}");
         assert_eq!(seqs.last(), Some(&3), "seed {seed}: {seqs:?}");
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "seed {seed}: {seqs:?}");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "seed {seed}: {seqs:?}"
+        );
     }
 }
 
 #[test]
 fn receipts_match_what_happened() {
     for seed in 0..64 {
-        let mut net = Net::new(6000 + seed).with_link(Link::lossy(0.2).dup(0.05).latency_ms(15, 10));
+        let mut net =
+            Net::new(6000 + seed).with_link(Link::lossy(0.2).dup(0.05).latency_ms(15, 10));
         let s = net.add(server_config());
         let c = net.add(Config::default());
         let (cid, _) = net.connect_pair(c, s);
@@ -440,9 +583,25 @@ fn receipts_match_what_happened() {
         let mut unreliable = Vec::new();
         for i in 0u32..60 {
             let now = net.now;
-            let kind = if i % 3 == 0 { Reliability::ReliableOrderedWithAckReceipt } else { Reliability::ReliableWithAckReceipt };
-            reliable.push(net.ep(c).send(now, cid, &msg(0, i, 20), SendOptions::new(kind)).unwrap());
-            let r = net.ep(c).send(now, cid, &msg(9, i, 20), SendOptions::new(Reliability::UnreliableWithAckReceipt).on_channel(9)).unwrap();
+            let kind = if i % 3 == 0 {
+                Reliability::ReliableOrderedWithAckReceipt
+            } else {
+                Reliability::ReliableWithAckReceipt
+            };
+            reliable.push(
+                net.ep(c)
+                    .send(now, cid, &msg(0, i, 20), SendOptions::new(kind))
+                    .unwrap(),
+            );
+            let r = net
+                .ep(c)
+                .send(
+                    now,
+                    cid,
+                    &msg(9, i, 20),
+                    SendOptions::new(Reliability::UnreliableWithAckReceipt).on_channel(9),
+                )
+                .unwrap();
             unreliable.push(r);
             net.run_for(Duration::from_millis(5));
         }
@@ -469,11 +628,18 @@ fn receipts_match_what_happened() {
             .collect();
         for (i, r) in unreliable.iter().enumerate() {
             let got: Vec<bool> = receipts.iter().filter(|x| x.0 == *r).map(|x| x.1).collect();
-            assert_eq!(got.len(), 1, "one outcome per unreliable receipt {r:?} (seed {seed})");
+            assert_eq!(
+                got.len(),
+                1,
+                "one outcome per unreliable receipt {r:?} (seed {seed})"
+            );
             // An ACKed datagram was delivered; a lost one may still have been delivered
             // (only its ACK was lost), so only one direction is certain.
             if got[0] {
-                assert!(unrel_delivered.contains(&(i as u32)), "acked but not delivered (seed {seed})");
+                assert!(
+                    unrel_delivered.contains(&(i as u32)),
+                    "acked but not delivered (seed {seed})"
+                );
             }
         }
     }

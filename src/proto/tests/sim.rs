@@ -83,6 +83,8 @@ pub(crate) struct Net {
     buf: Vec<u8>,
     /// Datagrams put on the wire, per sender.
     pub(crate) sent: Vec<u64>,
+    /// Datagrams the link model dropped.
+    pub(crate) dropped: u64,
 }
 
 impl Net {
@@ -99,6 +101,7 @@ impl Net {
             next_conn: 1,
             buf: Vec::with_capacity(1500),
             sent: Vec::new(),
+            dropped: 0,
         }
     }
 
@@ -167,9 +170,7 @@ impl Net {
         let c = self.connect(client, server, b"");
         let caddr = self.nodes[client].addr;
         self.run_until(
-            |n| {
-                n.connected_id(client, c).is_some() && n.incoming_id(server, caddr).is_some()
-            },
+            |n| n.connected_id(client, c).is_some() && n.incoming_id(server, caddr).is_some(),
             Duration::from_secs(60),
         )
         .unwrap_or_else(|e| panic!("connect_pair: {e}"));
@@ -251,6 +252,7 @@ impl Net {
             .unwrap_or(&self.default_link)
             .clone();
         if bytes.len() > link.max_datagram || self.rng.next_f64() < link.loss {
+            self.dropped += 1;
             return;
         }
         let copies = if self.rng.next_f64() < link.dup { 2 } else { 1 };
@@ -263,8 +265,13 @@ impl Net {
                 delay += link.latency + Duration::from_micros(self.rng.below(20_000));
             }
             self.order += 1;
-            self.in_flight
-                .push(Reverse((self.now + delay, self.order, to_idx, from, bytes.clone())));
+            self.in_flight.push(Reverse((
+                self.now + delay,
+                self.order,
+                to_idx,
+                from,
+                bytes.clone(),
+            )));
         }
     }
 
@@ -287,11 +294,17 @@ impl Net {
                 (Some(a), None) => a,
                 (None, Some(b)) => b,
                 (None, None) => {
-                    return Err(format!("network idle and condition unmet (seed {})", self.seed))
+                    return Err(format!(
+                        "network idle and condition unmet (seed {})",
+                        self.seed
+                    ))
                 }
             };
             if next > deadline {
-                return Err(format!("condition unmet after {limit:?} (seed {})", self.seed));
+                return Err(format!(
+                    "condition unmet after {limit:?} (seed {})",
+                    self.seed
+                ));
             }
             if next > self.now {
                 self.now = next;
