@@ -111,7 +111,7 @@ impl Default for Config {
         Config {
             protocol_version: PROTOCOL_RAKNET4,
             guid: 0,
-            seed: 0x5eed_0f_5a6e_7a11,
+            seed: 0x5eed_f00d_5a6e_7a11,
             max_incoming: 0,
             password: Vec::new(),
             offline_data: Vec::new(),

@@ -13,6 +13,7 @@ use super::error::{DecodeError, SendError};
 use super::event::{ConnId, ConnectFailure, DisconnectReason, Event};
 use super::options::{Priority, Receipt, Reliability, SendOptions};
 use super::reliability::{Delivery, Receiver, Sender};
+use super::stats::ConnStats;
 use super::time::Time;
 use super::wire::connected::{
     decode_ping, decode_pong, encode_ping, encode_pong, ConnectionRequest,
@@ -211,12 +212,20 @@ impl Connection {
     pub(crate) fn close(&mut self, now: Time, notify: bool, ctx: &mut Ctx<'_>) {
         match self.phase {
             Phase::Connected if notify => {
-                self.queue_control(now, &[id::DISCONNECTION_NOTIFICATION], Reliability::ReliableOrdered);
+                self.queue_control(
+                    now,
+                    &[id::DISCONNECTION_NOTIFICATION],
+                    Reliability::ReliableOrdered,
+                );
                 self.phase = Phase::Disconnecting;
                 self.close_deadline = Some(now + ctx.config.timeout);
             }
             Phase::Disconnecting | Phase::CloseAfterAcks | Phase::Closed => {}
-            _ => self.finish(ctx, DisconnectReason::ClosedLocally, ConnectFailure::Cancelled),
+            _ => self.finish(
+                ctx,
+                DisconnectReason::ClosedLocally,
+                ConnectFailure::Cancelled,
+            ),
         }
     }
 
@@ -302,7 +311,11 @@ impl Connection {
 
     fn check_closing(&mut self, ctx: &mut Ctx<'_>) {
         if self.phase == Phase::Disconnecting && self.send.is_idle() {
-            self.report_end(ctx, DisconnectReason::ClosedLocally, ConnectFailure::Cancelled);
+            self.report_end(
+                ctx,
+                DisconnectReason::ClosedLocally,
+                ConnectFailure::Cancelled,
+            );
             self.phase = Phase::Closed;
         }
     }
@@ -319,19 +332,23 @@ impl Connection {
                 self.on_accepted(now, &d.data, ctx)
             }
             (Phase::RequestedConnection, Some(id::INVALID_PASSWORD)) => {
-                self.report_end(ctx, DisconnectReason::ClosedByRemote, ConnectFailure::InvalidPassword);
+                self.report_end(
+                    ctx,
+                    DisconnectReason::ClosedByRemote,
+                    ConnectFailure::InvalidPassword,
+                );
                 self.phase = Phase::CloseAfterAcks;
                 self.close_deadline = Some(now + ctx.config.timeout);
             }
             (Phase::HandlingConnectionRequest, Some(id::NEW_INCOMING_CONNECTION)) => {
                 self.on_new_incoming(now, &d.data, ctx)
             }
-            (Phase::HandlingConnectionRequest, Some(b)) if b >= id::TIMESTAMP => {
-                // The client is connected once it has ACCEPTED and may already send;
-                // hold its data until NEW_INCOMING_CONNECTION makes us connected too.
-                if self.early.len() < MAX_EARLY_MESSAGES {
-                    self.early.push(d);
-                }
+            // The client is connected once it has ACCEPTED and may already send; hold its
+            // data until NEW_INCOMING_CONNECTION makes us connected too.
+            (Phase::HandlingConnectionRequest, Some(b))
+                if b >= id::TIMESTAMP && self.early.len() < MAX_EARLY_MESSAGES =>
+            {
+                self.early.push(d);
             }
             (_, Some(id::CONNECTED_PING)) => {
                 if let Ok(t) = decode_ping(&d.data) {
@@ -392,11 +409,6 @@ impl Connection {
             rtt_ms,
             clock_diff_ms,
         });
-    }
-
-    /// Ping samples, oldest first.
-    pub(crate) fn ping_samples(&self) -> impl Iterator<Item = &PingSample> {
-        self.pings.iter()
     }
 
     fn on_connection_request(&mut self, now: Time, msg: &[u8], ctx: &mut Ctx<'_>) {
@@ -480,7 +492,12 @@ impl Connection {
     }
 
     /// Writes the next datagram (ACK, NAK, then data) into `buf`.
-    pub(crate) fn poll_transmit(&mut self, now: Time, buf: &mut Vec<u8>, ctx: &mut Ctx<'_>) -> bool {
+    pub(crate) fn poll_transmit(
+        &mut self,
+        now: Time,
+        buf: &mut Vec<u8>,
+        ctx: &mut Ctx<'_>,
+    ) -> bool {
         if self.phase == Phase::Closed {
             return false;
         }
@@ -512,7 +529,9 @@ impl Connection {
         self.drain_receipts(ctx);
         let timeout = ctx.config.timeout;
         match self.phase {
-            Phase::RequestedConnection | Phase::UnverifiedSender | Phase::HandlingConnectionRequest => {
+            Phase::RequestedConnection
+            | Phase::UnverifiedSender
+            | Phase::HandlingConnectionRequest => {
                 if now >= self.created + timeout {
                     self.finish(ctx, DisconnectReason::TimedOut, ConnectFailure::NoResponse);
                 }
@@ -556,14 +575,11 @@ impl Connection {
         let timeout = config.timeout;
         let mut t = min_opt(self.send.poll_timeout(), self.recv.poll_timeout());
         let own = match self.phase {
-            Phase::RequestedConnection | Phase::UnverifiedSender | Phase::HandlingConnectionRequest => {
-                Some(self.created + timeout)
-            }
+            Phase::RequestedConnection
+            | Phase::UnverifiedSender
+            | Phase::HandlingConnectionRequest => Some(self.created + timeout),
             Phase::Connected => {
-                let dead = self
-                    .send
-                    .has_unacked()
-                    .then(|| self.last_receive + timeout);
+                let dead = self.send.has_unacked().then(|| self.last_receive + timeout);
                 let keep_alive = self
                     .send
                     .is_idle()
@@ -571,10 +587,7 @@ impl Connection {
                 min_opt(min_opt(dead, keep_alive), self.next_occasional_ping)
             }
             Phase::Disconnecting | Phase::CloseAfterAcks => {
-                let dead = self
-                    .send
-                    .has_unacked()
-                    .then(|| self.last_receive + timeout);
+                let dead = self.send.has_unacked().then(|| self.last_receive + timeout);
                 min_opt(self.close_deadline, dead)
             }
             Phase::Closed => None,
@@ -598,11 +611,37 @@ impl Connection {
         self.send.srtt()
     }
 
-    /// The reliability layer's counters.
-    pub(crate) fn layer_stats(
-        &self,
-    ) -> (&super::reliability::send::SendStats, &super::reliability::recv::RecvStats) {
-        (self.send.stats(), self.recv.stats())
+    /// A snapshot of this connection's statistics.
+    pub(crate) fn stats(&self, now: Time) -> ConnStats {
+        let (s, r) = (self.send.stats(), self.recv.stats());
+        let rtts = self.pings.iter().map(|p| p.rtt_ms);
+        ConnStats {
+            connected_for: now - self.created,
+            mtu: self.mtu,
+            datagrams_sent: s.datagrams_sent + r.acks_sent + r.naks_sent,
+            datagrams_received: r.datagrams_received,
+            bytes_sent: s.bytes_sent,
+            bytes_received: r.bytes_received,
+            messages_sent: s.messages_queued,
+            messages_received: r.messages_delivered,
+            frames_resent: s.frames_resent,
+            bytes_resent: s.bytes_resent,
+            duplicates_received: r.duplicates,
+            acks_sent: r.acks_sent,
+            naks_sent: r.naks_sent,
+            unreliable_expired: s.unreliable_expired,
+            buffered_bytes: self.send.buffered_bytes(),
+            srtt: self.send.srtt(),
+            last_ping_ms: self.pings.back().map(|p| p.rtt_ms),
+            lowest_ping_ms: rtts.clone().min(),
+            average_ping_ms: (!self.pings.is_empty())
+                .then(|| rtts.sum::<u64>() / self.pings.len() as u64),
+            clock_differential_ms: self
+                .pings
+                .iter()
+                .min_by_key(|p| p.rtt_ms)
+                .map(|p| p.clock_diff_ms),
+        }
     }
 }
 

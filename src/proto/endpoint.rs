@@ -14,7 +14,7 @@ use super::error::{ConnectError, SendError};
 use super::event::{ConnId, ConnectFailure, Event};
 use super::options::{Receipt, SendOptions};
 use super::rng::Rng;
-use super::stats::EndpointStats;
+use super::stats::{ConnStats, EndpointStats};
 use super::time::Time;
 use super::wire::id;
 use super::wire::offline::{self, Offline};
@@ -146,7 +146,11 @@ impl Endpoint {
         addr: SocketAddr,
         password: &[u8],
     ) -> Result<(), ConnectError> {
-        if id.0 == 0 || id.is_incoming() || self.conns.contains_key(&id) || self.attempts.contains_key(&id) {
+        if id.0 == 0
+            || id.is_incoming()
+            || self.conns.contains_key(&id)
+            || self.attempts.contains_key(&id)
+        {
             return Err(ConnectError::InvalidId);
         }
         if addr.ip().is_unspecified() || addr.port() == 0 {
@@ -288,7 +292,12 @@ impl Endpoint {
 
     /// Closes every connection and cancels every attempt (for shutdown).
     pub fn close_all(&mut self, now: Time, notify: bool) {
-        let ids: Vec<ConnId> = self.attempts.keys().chain(self.conns.keys()).copied().collect();
+        let ids: Vec<ConnId> = self
+            .attempts
+            .keys()
+            .chain(self.conns.keys())
+            .copied()
+            .collect();
         for id in ids {
             let _ = self.close(now, id, notify);
         }
@@ -343,7 +352,9 @@ impl Endpoint {
             local_addr: self.local_addr,
             events: &mut self.events,
         };
-        if c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges).is_err() {
+        if c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges)
+            .is_err()
+        {
             self.stats.malformed_datagrams += 1;
         }
         self.touch(id);
@@ -386,9 +397,9 @@ impl Endpoint {
     /// congestion window) is moved 1 ms ahead so the driver never spins.
     fn reschedule(&mut self, now: Time, id: ConnId) {
         let (old, new) = if let Some(c) = self.conns.get_mut(&id) {
-            let new = c
-                .poll_timeout(&self.config)
-                .map(|t| if t <= now { now + MIN_TIMER_STEP } else { t });
+            let new =
+                c.poll_timeout(&self.config)
+                    .map(|t| if t <= now { now + MIN_TIMER_STEP } else { t });
             (std::mem::replace(&mut c.timer_key, new), new)
         } else if let Some(a) = self.attempts.get_mut(&id) {
             let new = Some(a.next_probe);
@@ -477,10 +488,7 @@ impl Endpoint {
                 self.queue_offline(from, buf);
             }
             Offline::OpenConnectionRequest2 {
-                cookie,
-                guid,
-                mtu,
-                ..
+                cookie, guid, mtu, ..
             } => self.on_request_2(now, from, cookie, guid, mtu),
             Offline::OpenConnectionReply1 {
                 cookie,
@@ -528,9 +536,17 @@ impl Endpoint {
         }
     }
 
-    fn on_request_2(&mut self, now: Time, from: SocketAddr, cookie: Option<u32>, guid: u64, mtu: u16) {
+    fn on_request_2(
+        &mut self,
+        now: Time,
+        from: SocketAddr,
+        cookie: Option<u32>,
+        guid: u64,
+        mtu: u16,
+    ) {
         if self.config.cookies {
-            let ok = cookie.is_some_and(|c| c == self.cookie(now, from, 0) || c == self.cookie(now, from, 1));
+            let ok = cookie
+                .is_some_and(|c| c == self.cookie(now, from, 0) || c == self.cookie(now, from, 1));
             if !ok {
                 self.stats.offline_dropped += 1;
                 return;
@@ -591,7 +607,14 @@ impl Endpoint {
         self.queue_offline(to, buf);
     }
 
-    fn on_reply_1(&mut self, _now: Time, from: SocketAddr, cookie: Option<u32>, has_key: bool, mtu: u16) {
+    fn on_reply_1(
+        &mut self,
+        _now: Time,
+        from: SocketAddr,
+        cookie: Option<u32>,
+        has_key: bool,
+        mtu: u16,
+    ) {
         let Some(&id) = self.by_addr.get(&from) else {
             return;
         };
@@ -628,7 +651,8 @@ impl Endpoint {
         let password = a.password.clone();
         self.remove_attempt(id);
         let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
-        let conn = Connection::new_outgoing(now, id, from, guid, mtu, &self.config, self.guid, &password);
+        let conn =
+            Connection::new_outgoing(now, id, from, guid, mtu, &self.config, self.guid, &password);
         self.conns.insert(id, conn);
         self.by_addr.insert(from, id);
         self.by_guid.entry(guid).or_insert(id);
@@ -639,7 +663,12 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Time) {
         let mut due = std::mem::take(&mut self.due_scratch);
         due.clear();
-        due.extend(self.timers.iter().take_while(|(t, _)| *t <= now).map(|&(_, id)| id));
+        due.extend(
+            self.timers
+                .iter()
+                .take_while(|(t, _)| *t <= now)
+                .map(|&(_, id)| id),
+        );
         for &id in &due {
             if let Some(a) = self.attempts.get_mut(&id) {
                 if let Some(k) = a.timer_key.take() {
@@ -762,6 +791,11 @@ impl Endpoint {
     /// Smoothed round-trip time of a connection, once measured.
     pub fn rtt(&self, conn: ConnId) -> Option<Duration> {
         self.conns.get(&conn).and_then(|c| c.srtt())
+    }
+
+    /// A statistics snapshot of an established connection.
+    pub fn conn_stats(&self, now: Time, conn: ConnId) -> Option<ConnStats> {
+        self.conns.get(&conn).map(|c| c.stats(now))
     }
 
     /// Counters.

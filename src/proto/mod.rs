@@ -26,5 +26,5 @@ pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};
 pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};
 pub use options::{Priority, Receipt, Reliability, SendOptions, ORDERING_CHANNELS};
-pub use stats::EndpointStats;
+pub use stats::{ConnStats, EndpointStats};
 pub use time::Time;

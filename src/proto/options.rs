@@ -177,8 +177,14 @@ mod tests {
 
     #[test]
     fn receipt_kinds_map_to_plain_kinds() {
-        assert_eq!(Reliability::UnreliableWithAckReceipt.wire(), Reliability::Unreliable);
-        assert_eq!(Reliability::ReliableWithAckReceipt.wire(), Reliability::Reliable);
+        assert_eq!(
+            Reliability::UnreliableWithAckReceipt.wire(),
+            Reliability::Unreliable
+        );
+        assert_eq!(
+            Reliability::ReliableWithAckReceipt.wire(),
+            Reliability::Reliable
+        );
         assert_eq!(
             Reliability::ReliableOrderedWithAckReceipt.wire(),
             Reliability::ReliableOrdered

@@ -634,7 +634,6 @@ impl Sender {
     }
 
     /// Counters.
-    #[allow(dead_code)] // read through `Connection::layer_stats`, not exported yet
     pub(crate) fn stats(&self) -> &SendStats {
         &self.stats
     }

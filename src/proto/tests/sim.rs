@@ -62,6 +62,9 @@ impl Link {
     }
 }
 
+/// A datagram on the wire: (arrival, order, to, from addr, bytes).
+type InFlight = (Time, u64, usize, SocketAddr, Vec<u8>);
+
 struct Node {
     addr: SocketAddr,
     ep: Endpoint,
@@ -76,8 +79,7 @@ pub(crate) struct Net {
     nodes: Vec<Node>,
     default_link: Link,
     links: HashMap<(usize, usize), Link>,
-    /// (arrival, order, to, from addr, bytes)
-    in_flight: BinaryHeap<Reverse<(Time, u64, usize, SocketAddr, Vec<u8>)>>,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
     order: u64,
     next_conn: u64,
     buf: Vec<u8>,
@@ -105,6 +107,7 @@ impl Net {
         }
     }
 
+    #[allow(dead_code)]
     pub(crate) fn seed(&self) -> u64 {
         self.seed
     }
@@ -116,6 +119,7 @@ impl Net {
     }
 
     /// A link for one direction.
+    #[allow(dead_code)]
     pub(crate) fn set_link(&mut self, from: usize, to: usize, link: Link) {
         self.links.insert((from, to), link);
     }
@@ -148,6 +152,7 @@ impl Net {
     }
 
     /// Takes the collected events of node `n`.
+    #[allow(dead_code)]
     pub(crate) fn take_events(&mut self, n: usize) -> Vec<Event> {
         std::mem::take(&mut self.nodes[n].events)
     }

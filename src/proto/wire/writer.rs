@@ -114,7 +114,12 @@ mod tests {
 
     #[test]
     fn address_round_trips() {
-        for s in ["127.0.0.1:60000", "192.168.1.10:19132", "[::1]:7777", "[fe80::1]:1"] {
+        for s in [
+            "127.0.0.1:60000",
+            "192.168.1.10:19132",
+            "[::1]:7777",
+            "[fe80::1]:1",
+        ] {
             let a: SocketAddr = s.parse().unwrap();
             let mut v = Vec::new();
             Writer::new(&mut v).address(a);
