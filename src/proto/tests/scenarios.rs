@@ -644,3 +644,100 @@ fn receipts_match_what_happened() {
         }
     }
 }
+
+#[test]
+fn memory_stays_bounded_when_the_peer_stops_acknowledging() {
+    let mut net = Net::new(14);
+    let cap = 256 * 1024;
+    let s = net.add(server_config());
+    let mut cfg = Config::default();
+    cfg.reliability.max_send_buffer_bytes = cap;
+    let c = net.add(cfg);
+    let (cid, _) = net.connect_pair(c, s);
+    // From now on nothing the server sends (ACKs included) reaches the client.
+    net.set_link(s, c, Link::lossy(1.0));
+    let payload = msg(0, 0, 1000);
+    let mut refused = None;
+    for i in 0..10_000 {
+        let now = net.now;
+        match net.ep(c).send(
+            now,
+            cid,
+            &payload,
+            SendOptions::new(Reliability::ReliableOrdered),
+        ) {
+            Ok(_) => {}
+            Err(e) => {
+                refused = Some((i, e));
+                break;
+            }
+        }
+        if i % 50 == 0 {
+            net.run_for(Duration::from_millis(20));
+        }
+    }
+    let (at, err) = refused.expect("the send buffer never filled");
+    assert_eq!(err, crate::proto::SendError::BufferFull);
+    assert!(
+        at <= cap / 1000 + 1,
+        "accepted {at} messages past a {cap}-byte cap"
+    );
+    let buffered = net.ep(c).buffered_bytes(cid).unwrap();
+    assert!(buffered <= cap, "{buffered} > {cap}");
+    // The connection is then declared lost instead of growing forever.
+    net.run_until(
+        |n| {
+            n.events(c).iter().any(|e| {
+                matches!(
+                    e,
+                    Event::Disconnected {
+                        reason: DisconnectReason::TimedOut,
+                        ..
+                    }
+                )
+            })
+        },
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    assert_eq!(net.ep(c).connection_count(), 0);
+}
+
+/// Throughput of one bulk RELIABLE_ORDERED transfer over a 10 MB/s link with 20 ms RTT, by
+/// loss rate. Prints the table (`cargo test congestion_summary -- --nocapture`) and checks
+/// that loss slows the transfer without stalling it.
+#[test]
+fn congestion_summary_throughput_vs_loss() {
+    let mut rows = Vec::new();
+    for loss in [0.0, 0.01, 0.05, 0.10, 0.20] {
+        let mut net = Net::new(77).with_link(Link::lossy(loss).latency_ms(10, 0).rate(10_000_000));
+        let s = net.add(server_config());
+        let c = net.add(Config::default());
+        let (cid, _) = net.connect_pair(c, s);
+        let total = 2000usize;
+        for i in 0..total as u32 {
+            net.send(
+                c,
+                cid,
+                &msg(0, i, 1024),
+                SendOptions::new(Reliability::ReliableOrdered),
+            );
+        }
+        let t0 = net.now;
+        net.run_until(|n| n.messages(s).len() == total, Duration::from_secs(600))
+            .unwrap_or_else(|e| panic!("loss {loss}: {e}"));
+        let secs = (net.now - t0).as_secs_f64();
+        let mbps = (total * 1024) as f64 / secs / 1e6;
+        rows.push((loss, mbps));
+    }
+    eprintln!("loss  throughput (MB/s, 10 MB/s link, 20 ms RTT)");
+    for (loss, mbps) in &rows {
+        eprintln!("{:>4.0}%  {mbps:.2}", loss * 100.0);
+    }
+    assert!(
+        rows[0].1 > 5.0,
+        "a clean link should be mostly used: {:.2} MB/s",
+        rows[0].1
+    );
+    assert!(rows.iter().all(|r| r.1 > 0.05), "stalled: {rows:?}");
+}

@@ -21,6 +21,8 @@ pub(crate) struct Link {
     pub(crate) reorder: f64,
     /// Datagrams larger than this are dropped (a path MTU, UDP payload bytes).
     pub(crate) max_datagram: usize,
+    /// Link rate in bytes per second (0 = unlimited); datagrams queue behind each other.
+    pub(crate) rate: u64,
 }
 
 impl Default for Link {
@@ -32,6 +34,7 @@ impl Default for Link {
             dup: 0.0,
             reorder: 0.0,
             max_datagram: 1464,
+            rate: 0,
         }
     }
 }
@@ -60,6 +63,10 @@ impl Link {
         self.max_datagram = n;
         self
     }
+    pub(crate) fn rate(mut self, bytes_per_second: u64) -> Link {
+        self.rate = bytes_per_second;
+        self
+    }
 }
 
 /// A datagram on the wire: (arrival, order, to, from addr, bytes).
@@ -79,6 +86,8 @@ pub(crate) struct Net {
     nodes: Vec<Node>,
     default_link: Link,
     links: HashMap<(usize, usize), Link>,
+    /// When each direction's link finishes sending what it has (rate-limited links).
+    busy_until: HashMap<(usize, usize), Time>,
     in_flight: BinaryHeap<Reverse<InFlight>>,
     order: u64,
     next_conn: u64,
@@ -98,6 +107,7 @@ impl Net {
             nodes: Vec::new(),
             default_link: Link::default(),
             links: HashMap::new(),
+            busy_until: HashMap::new(),
             in_flight: BinaryHeap::new(),
             order: 0,
             next_conn: 1,
@@ -256,6 +266,24 @@ impl Net {
             .get(&(from_idx, to_idx))
             .unwrap_or(&self.default_link)
             .clone();
+        let mut start = self.now;
+        if link.rate > 0 {
+            // Serialisation: the datagram leaves after those queued before it. A queue
+            // longer than ~1 s of data drops it (a router's tail drop).
+            let busy = self
+                .busy_until
+                .entry((from_idx, to_idx))
+                .or_insert(self.now);
+            if *busy < self.now {
+                *busy = self.now;
+            }
+            if *busy - self.now > Duration::from_secs(1) {
+                self.dropped += 1;
+                return;
+            }
+            *busy += Duration::from_micros(bytes.len() as u64 * 1_000_000 / link.rate);
+            start = *busy;
+        }
         if bytes.len() > link.max_datagram || self.rng.next_f64() < link.loss {
             self.dropped += 1;
             return;
@@ -271,7 +299,7 @@ impl Net {
             }
             self.order += 1;
             self.in_flight.push(Reverse((
-                self.now + delay,
+                start + delay,
                 self.order,
                 to_idx,
                 from,
