@@ -267,7 +267,7 @@ impl Net {
             .unwrap_or(&self.default_link)
             .clone();
         let mut start = self.now;
-        if link.rate > 0 {
+        if let Some(tx_us) = (bytes.len() as u64 * 1_000_000).checked_div(link.rate) {
             // Serialisation: the datagram leaves after those queued before it. A queue
             // longer than ~1 s of data drops it (a router's tail drop).
             let busy = self
@@ -281,7 +281,7 @@ impl Net {
                 self.dropped += 1;
                 return;
             }
-            *busy += Duration::from_micros(bytes.len() as u64 * 1_000_000 / link.rate);
+            *busy += Duration::from_micros(tx_us);
             start = *busy;
         }
         if bytes.len() > link.max_datagram || self.rng.next_f64() < link.loss {
