@@ -1,10 +1,20 @@
 //! The runtime: one network thread per peer owning the socket, the clock and a
-//! `proto::Endpoint`; bounded lock-free queues to and from application threads.
+//! `proto::Endpoint`; bounded lock-free queues to and from application threads
+//! (STYLE §4). It moves bytes and deadlines between the OS and the core and makes no
+//! protocol decisions.
 //!
-//! OWNER: runtime helper. The `Peer` interface below is fixed (the FFI layer codes
-//! against it); bodies to implement, files to add (socket.rs thread.rs queues.rs wake.rs
-//! clock.rs peer.rs).
+//! Files: `peer.rs` (the public `Peer`), `thread.rs` (the loop), `socket.rs` (UDP),
+//! `wake.rs` (sleeping and waking the loop), `queues.rs` (commands, events, overflow),
+//! `registry.rs` (connection states readable from any thread), `shared.rs` (what the
+//! threads share), `clock.rs` (the one real clock).
 
+mod clock;
 mod peer;
+mod queues;
+mod registry;
+mod shared;
+mod socket;
+mod thread;
+mod wake;
 
 pub use peer::{ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent};

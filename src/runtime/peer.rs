@@ -1,9 +1,27 @@
 //! `Peer`: the application's handle on one network thread.
+//!
+//! Every call here is cheap and never blocks on the network thread (except `wait_event`,
+//! which blocks by request, and `shutdown`). Calls check what they can synchronously
+//! against the connection registry and the configuration, then queue a command and wake
+//! the thread (`wake.rs`). What the protocol core refuses later is not reported back,
+//! except where the application would otherwise wait forever (see `thread.rs`).
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::proto::{self, ConnId, Event, Receipt, SendOptions};
+use super::clock;
+use super::queues::Command;
+use super::shared::{Shared, Stop};
+use super::socket::Socket;
+use super::thread::NetThread;
+use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
+use crate::proto::{self, ConnId, ConnectError, Endpoint, Event, Receipt, SendOptions};
 
 /// Configuration of a peer.
 #[derive(Clone, Debug)]
@@ -87,60 +105,350 @@ pub enum PeerEvent {
 }
 
 /// One RakNet peer: a UDP socket and the network thread that owns it.
-#[derive(Debug)]
+///
+/// `Send + Sync`: every method but `shutdown` may be called from any thread at once.
+/// Dropping a peer that was not shut down runs `shutdown(Duration::from_millis(500))`.
 pub struct Peer {
-    _todo: (),
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    local_addr: SocketAddr,
+    guid: u64,
 }
 
-#[allow(unused_variables)]
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("local_addr", &self.local_addr)
+            .field("guid", &self.guid)
+            .field("running", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Peer {
     /// Binds the socket and starts the network thread.
+    ///
+    /// If `config.proto.guid` is 0, a random GUID is chosen (and, unless the caller
+    /// changed it from the default, a random `seed`). Fails with `Io` if the socket or
+    /// thread cannot be created, `InvalidArgument` for an over-long password or offline
+    /// data, `Failed` if the protocol core cannot be built.
     pub fn start(config: PeerConfig) -> Result<Peer, PeerError> {
-        todo!()
+        Peer::start_with_hook(config, || {})
     }
+
+    /// As `start`, running `on_thread_start` first thing on the new network thread (to
+    /// set its priority or affinity, register it with a profiler, ...). A panic in the
+    /// hook makes `start` fail with `Failed`.
+    pub fn start_with_hook<F>(config: PeerConfig, on_thread_start: F) -> Result<Peer, PeerError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if config.proto.password.len() > MAX_PASSWORD
+            || config.proto.offline_data.len() > MAX_OFFLINE_DATA
+        {
+            return Err(PeerError::InvalidArgument);
+        }
+        let socket = Socket::bind(config.bind).map_err(PeerError::Io)?;
+        let local_addr = socket.local_addr();
+        let mut proto = config.proto.clone();
+        if proto.guid == 0 {
+            proto.guid = random_guid(local_addr);
+            if proto.seed == proto::Config::default().seed {
+                proto.seed = random_u64(local_addr);
+            }
+        }
+        let shared = Arc::new(
+            Shared::new(
+                config.command_queue,
+                config.event_queue,
+                proto.reliability.max_split_message_bytes,
+            )
+            .map_err(PeerError::Io)?,
+        );
+        // The endpoint is built on its own thread (it never has to cross threads), which
+        // reports its GUID, or its failure to start, back here.
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(config.thread_name.clone())
+            .spawn(move || {
+                let built = catch_unwind(AssertUnwindSafe(move || {
+                    on_thread_start();
+                    let endpoint = Endpoint::new(proto, local_addr);
+                    let guid = endpoint.guid();
+                    (endpoint, guid)
+                }));
+                match built {
+                    Ok((endpoint, guid)) => {
+                        let _ = ready_tx.send(Some(guid));
+                        NetThread::new(thread_shared, endpoint, socket).run();
+                    }
+                    Err(_) => {
+                        let _ = ready_tx.send(None);
+                    }
+                }
+            })
+            .map_err(PeerError::Io)?;
+        match ready_rx.recv() {
+            Ok(Some(guid)) => Ok(Peer {
+                shared,
+                thread: Some(thread),
+                local_addr,
+                guid,
+            }),
+            _ => {
+                let _ = thread.join();
+                Err(PeerError::Failed)
+            }
+        }
+    }
+
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        todo!()
+        self.local_addr
     }
+
     /// This peer's GUID.
     pub fn guid(&self) -> u64 {
-        todo!()
+        self.guid
     }
+
     /// Starts connecting; the id is valid at once (state `Connecting`).
+    ///
+    /// Fails with `Connect(InvalidAddress)` for an unspecified address, port 0 or an IPv6
+    /// address on an IPv4 socket; `Connect(AlreadyConnected)` if a connection or attempt
+    /// to `addr` exists; `InvalidArgument` for a password over 255 bytes; `QueueFull`.
+    /// Later refusals by the core arrive as `ConnectFailed`.
     pub fn connect(&self, addr: SocketAddr, password: &[u8]) -> Result<ConnId, PeerError> {
-        todo!()
+        self.check_running()?;
+        if password.len() > MAX_PASSWORD {
+            return Err(PeerError::InvalidArgument);
+        }
+        if addr.ip().is_unspecified()
+            || addr.port() == 0
+            || (addr.is_ipv6() && self.local_addr.is_ipv4())
+        {
+            return Err(PeerError::Connect(ConnectError::InvalidAddress));
+        }
+        let conn = self.shared.next_conn_id().ok_or(PeerError::Failed)?;
+        if !self.shared.registry.insert_connecting(conn, addr) {
+            return Err(PeerError::Connect(ConnectError::AlreadyConnected));
+        }
+        let cmd = Command::Connect {
+            conn,
+            addr,
+            password: password.to_vec(),
+        };
+        if self.shared.commands.push(cmd).is_err() {
+            self.shared.registry.remove(conn);
+            return Err(PeerError::QueueFull);
+        }
+        self.shared.waker.wake();
+        Ok(conn)
     }
+
     /// Queues a copy of `data`. Returns the receipt serial.
+    ///
+    /// Fails with `StaleConnection` if `conn` is gone, `NotConnected` while it is
+    /// connecting or closing, `InvalidArgument` for empty data or a channel ≥ 32,
+    /// `Send(TooLarge)` above the configured message limit, `QueueFull`. A message the
+    /// core refuses later (the connection died meanwhile) is dropped; for the receipt
+    /// kinds a `Receipt { acked: false }` event reports it.
     pub fn send(&self, conn: ConnId, data: &[u8], opts: SendOptions) -> Result<Receipt, PeerError> {
-        todo!()
+        self.check_running()?;
+        if data.is_empty() || opts.channel >= proto::ORDERING_CHANNELS {
+            return Err(PeerError::InvalidArgument);
+        }
+        if data.len() > self.shared.max_message_bytes {
+            return Err(PeerError::Send(proto::SendError::TooLarge));
+        }
+        match self.shared.registry.get(conn).map(|c| c.state) {
+            None => return Err(PeerError::StaleConnection),
+            Some(ConnState::Connected) => {}
+            Some(ConnState::Connecting | ConnState::Disconnecting) => {
+                return Err(PeerError::NotConnected)
+            }
+        }
+        let receipt = self.shared.next_receipt();
+        let cmd = Command::Send {
+            conn,
+            data: data.to_vec(),
+            opts,
+            receipt,
+        };
+        self.shared
+            .commands
+            .push(cmd)
+            .map_err(|_| PeerError::QueueFull)?;
+        self.shared.waker.wake();
+        Ok(receipt)
     }
+
     /// Closes a connection or cancels an attempt.
+    ///
+    /// With `notify`, queued data and a disconnection notification go out first; the
+    /// `Disconnected { ClosedLocally }` (or `ConnectFailed { Cancelled }`) event follows.
+    /// Fails with `StaleConnection` if `conn` is gone, `QueueFull`.
     pub fn close(&self, conn: ConnId, notify: bool) -> Result<(), PeerError> {
-        todo!()
+        self.check_running()?;
+        if self.shared.registry.get(conn).is_none() {
+            return Err(PeerError::StaleConnection);
+        }
+        self.push(Command::Close { conn, notify })?;
+        // After the push: if the network thread ended the connection meanwhile, this is
+        // a no-op; if it completes the handshake meanwhile, the close stays in force.
+        self.shared.registry.set_disconnecting(conn);
+        Ok(())
     }
-    /// Sends an unconnected ping.
+
+    /// Sends an unconnected ping; the answer arrives as a `Pong` event.
     pub fn ping(&self, addr: SocketAddr, open_connections_only: bool) -> Result<(), PeerError> {
-        todo!()
+        self.check_running()?;
+        self.push(Command::Ping {
+            addr,
+            open_connections_only,
+        })
     }
-    /// Replaces the offline ping response data.
+
+    /// Replaces the offline ping response data (at most 399 bytes, else `InvalidArgument`).
     pub fn set_offline_data(&self, data: &[u8]) -> Result<(), PeerError> {
-        todo!()
+        self.check_running()?;
+        if data.len() > MAX_OFFLINE_DATA {
+            return Err(PeerError::InvalidArgument);
+        }
+        self.push(Command::SetOfflineData(data.to_vec()))
     }
-    /// Next event, without blocking.
+
+    /// Changes how many remote-initiated connections are accepted at once (RakNet's
+    /// `SetMaximumIncomingConnections`); existing connections are kept.
+    pub fn set_max_incoming(&self, max: u32) -> Result<(), PeerError> {
+        self.check_running()?;
+        self.push(Command::SetMaxIncoming(max))
+    }
+
+    /// Next event, without blocking. After the network thread failed, `Fatal` comes
+    /// once, after every event queued before it.
     pub fn poll_event(&self) -> Option<PeerEvent> {
-        todo!()
+        self.shared.take_event()
     }
+
     /// Next event, waiting up to `timeout`.
     pub fn wait_event(&self, timeout: Duration) -> Option<PeerEvent> {
-        todo!()
+        if self.shared.is_stopped() {
+            return self.poll_event();
+        }
+        self.shared
+            .events
+            .wait(timeout, || self.shared.take_event())
     }
+
     /// Identity and state of a live connection.
     pub fn conn_info(&self, conn: ConnId) -> Result<ConnInfo, PeerError> {
-        todo!()
+        self.check_running()?;
+        self.shared
+            .registry
+            .get(conn)
+            .ok_or(PeerError::StaleConnection)
     }
+
     /// Sends disconnection notifications, waits up to `flush` for queued reliable data
     /// to be acknowledged, stops and joins the network thread. Idempotent.
+    ///
+    /// Commands queued before the call are applied first. With `flush` zero nothing more
+    /// is sent at all (RakNet's `Shutdown(0)`): remote systems see a timeout. Events
+    /// already queued stay readable through `poll_event`; every other call returns
+    /// `Failed` afterwards.
     pub fn shutdown(&mut self, flush: Duration) {
-        todo!()
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let stop = if flush.is_zero() {
+            Stop::Now
+        } else {
+            Stop::Flush(clock::now() + flush)
+        };
+        self.shared.request_stop(stop);
+        self.shared.waker.wake();
+        let _ = thread.join();
+        self.shared.set_stopped();
+        self.shared.registry.clear();
+    }
+
+    /// Whether the network thread failed (panicked). Every call but `poll_event` and
+    /// `wait_event` then returns `PeerError::Failed`.
+    pub fn is_failed(&self) -> bool {
+        self.shared.is_failed()
+    }
+
+    /// Makes the network thread panic, to test the failure path (`PeerEvent::Fatal`,
+    /// `PeerError::Failed`) from outside the crate. Not for production use.
+    #[doc(hidden)]
+    pub fn inject_panic(&self) -> Result<(), PeerError> {
+        self.check_running()?;
+        self.push(Command::InjectPanic)
+    }
+
+    fn check_running(&self) -> Result<(), PeerError> {
+        if self.shared.is_failed() || self.shared.is_stopped() {
+            Err(PeerError::Failed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn push(&self, cmd: Command) -> Result<(), PeerError> {
+        self.shared
+            .commands
+            .push(cmd)
+            .map_err(|_| PeerError::QueueFull)?;
+        self.shared.waker.wake();
+        Ok(())
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.shutdown(Duration::from_millis(500));
+    }
+}
+
+/// 64 bits that differ between peers, processes and machines: `RandomState` carries
+/// per-process random keys from the OS; the clock, address and a counter separate
+/// peers inside one process.
+fn random_u64(local: SocketAddr) -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    clock::now().hash(&mut h);
+    local.hash(&mut h);
+    COUNTER.fetch_add(1, Ordering::Relaxed).hash(&mut h);
+    std::process::id().hash(&mut h);
+    h.finish()
+}
+
+/// A random GUID other than 0 (unset) and all-ones (RakNet's UNASSIGNED_RAKNET_GUID).
+fn random_guid(local: SocketAddr) -> u64 {
+    loop {
+        let g = random_u64(local);
+        if g != 0 && g != u64::MAX {
+            return g;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Peer>();
+    }
+
+    #[test]
+    fn random_guids_differ() {
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let g: std::collections::HashSet<u64> = (0..100).map(|_| random_guid(a)).collect();
+        assert_eq!(g.len(), 100);
     }
 }

@@ -1,0 +1,370 @@
+//! How the network thread sleeps and how application threads wake it: all wakeup logic
+//! of the runtime lives here.
+//!
+//! The thread sleeps in `poll` on two descriptors: its UDP socket and a wake descriptor
+//! (an `eventfd` on Linux, a pipe on other Unix systems). An application thread that has
+//! just made work visible (pushed a command, freed room in the event queue, asked for a
+//! shutdown) calls [`Waker::wake`], which costs a system call only when the thread has
+//! announced that it is (about to be) asleep; a busy thread picks the work up on its next
+//! pass for the price of one fence and one atomic load.
+//!
+//! No wakeup is lost. This is Dekker's pattern, with a `SeqCst` fence on each side:
+//!
+//! ```text
+//! app thread                         network thread
+//! make work visible (queue push)     sleeping = true
+//! fence(SeqCst)                      fence(SeqCst)
+//! if sleeping: notify the fd         if work visible: cancel the sleep, else poll()
+//! ```
+//!
+//! Whichever fence comes first in the single `SeqCst` order, the other side sees the
+//! preceding write: either the app thread sees `sleeping` and writes the descriptor
+//! (which makes `poll` return at once, even if written before `poll` starts), or the
+//! network thread sees the work and does not sleep. The `swap` in `wake` makes sure only
+//! one of several racing app threads pays for the write. This file does not know what
+//! "work" is: the caller passes that check in.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Which socket conditions should end the sleep.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Interest {
+    /// A datagram can be read.
+    pub(crate) read: bool,
+    /// The send buffer has room again.
+    pub(crate) write: bool,
+}
+
+/// Why the sleep ended (several may hold; all false after a timeout or cancelled sleep).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Woken {
+    /// The socket is readable.
+    pub(crate) readable: bool,
+    /// The socket is writable.
+    pub(crate) writable: bool,
+    /// An application thread called `wake`.
+    pub(crate) notified: bool,
+}
+
+/// The network thread's alarm clock, shared with application threads.
+#[derive(Debug)]
+pub(crate) struct Waker {
+    sleeping: AtomicBool,
+    fd: WakeFd,
+    #[cfg(test)]
+    notifications: std::sync::atomic::AtomicUsize,
+}
+
+impl Waker {
+    /// A waker with its own wake descriptor.
+    pub(crate) fn new() -> io::Result<Waker> {
+        Ok(Waker {
+            sleeping: AtomicBool::new(false),
+            fd: WakeFd::new()?,
+            #[cfg(test)]
+            notifications: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// Makes sure the network thread notices work made visible before this call: wakes
+    /// it if it sleeps or is about to; does nothing (no system call) if it is running.
+    pub(crate) fn wake(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
+            #[cfg(test)]
+            self.notifications.fetch_add(1, Ordering::Relaxed);
+            self.fd.notify();
+        }
+    }
+
+    /// Network thread only: sleeps until `socket` meets `interest`, `wake` is called, or
+    /// `timeout` passes (`None` = no deadline). `has_work` runs after the thread has
+    /// announced its sleep; if it returns true the sleep is cancelled. It must check
+    /// every condition an application thread calls `wake` for.
+    pub(crate) fn sleep(
+        &self,
+        socket: Option<RawFd>,
+        interest: Interest,
+        timeout: Option<Duration>,
+        has_work: impl FnOnce() -> bool,
+    ) -> Woken {
+        if timeout == Some(Duration::ZERO) {
+            return Woken::default();
+        }
+        self.sleeping.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if has_work() {
+            self.sleeping.store(false, Ordering::Relaxed);
+            return Woken::default();
+        }
+        let woken = poll(socket, interest, self.fd.raw(), timeout);
+        // Relaxed: a waker that still sees `true` merely writes one extra notification,
+        // which ends the next sleep early; the loop tolerates spurious wakeups.
+        self.sleeping.store(false, Ordering::Relaxed);
+        if woken.notified {
+            self.fd.drain();
+        }
+        woken
+    }
+
+    #[cfg(test)]
+    fn notifications(&self) -> usize {
+        self.notifications.load(Ordering::Relaxed)
+    }
+}
+
+/// `poll` on the socket (if any) and the wake descriptor.
+fn poll(
+    socket: Option<RawFd>,
+    interest: Interest,
+    wake: RawFd,
+    timeout: Option<Duration>,
+) -> Woken {
+    let mut events: libc::c_short = 0;
+    if interest.read {
+        events |= libc::POLLIN;
+    }
+    if interest.write {
+        events |= libc::POLLOUT;
+    }
+    let mut fds = [
+        libc::pollfd {
+            fd: wake,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            // A negative descriptor is ignored by poll.
+            fd: socket.filter(|_| events != 0).unwrap_or(-1),
+            events,
+            revents: 0,
+        },
+    ];
+    let n = sys_poll(&mut fds, timeout);
+    if n <= 0 {
+        // Timeout, or EINTR/ENOMEM: the loop runs a pass and sleeps again.
+        return Woken::default();
+    }
+    let sock = fds[1].revents;
+    // Errors and hangups count as readable so the loop reads (and clears) them.
+    let bad = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+    Woken {
+        notified: fds[0].revents != 0,
+        readable: sock & (libc::POLLIN | bad) != 0,
+        writable: sock & (libc::POLLOUT | bad) != 0,
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sys_poll(fds: &mut [libc::pollfd; 2], timeout: Option<Duration>) -> libc::c_int {
+    // ppoll takes a timespec: microsecond deadlines without rounding to milliseconds.
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: d.subsec_nanos().into(),
+    });
+    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
+    // SAFETY: `fds` is a valid array of two pollfd for the whole call and its length is
+    // passed; `ts_ptr` is null or points to a timespec alive until the call returns; a
+    // null signal mask leaves the mask unchanged.
+    unsafe { libc::ppoll(fds.as_mut_ptr(), 2, ts_ptr, std::ptr::null()) }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn sys_poll(fds: &mut [libc::pollfd; 2], timeout: Option<Duration>) -> libc::c_int {
+    // Round up: waking a little late is harmless, waking early spins.
+    let ms = match timeout {
+        None => -1,
+        Some(d) => {
+            let ms = d.as_micros().div_ceil(1000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        }
+    };
+    // SAFETY: `fds` is a valid array of two pollfd for the whole call and its length is passed.
+    unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) }
+}
+
+/// The wake descriptor: readable from `notify` until `drain`.
+#[derive(Debug)]
+struct WakeFd {
+    /// Polled and drained.
+    read: OwnedFd,
+    /// Written by `notify` (the same descriptor as `read` for an eventfd).
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    write: OwnedFd,
+}
+
+impl WakeFd {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn new() -> io::Result<WakeFd> {
+        // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created, is valid and owned by nothing else.
+        let read = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(WakeFd { read })
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn new() -> io::Result<WakeFd> {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe writes.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nothing else.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        for fd in [&read, &write] {
+            // SAFETY: `fd` is a valid open descriptor; these fcntl calls take no pointers.
+            unsafe {
+                let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+        Ok(WakeFd { read, write })
+    }
+
+    fn raw(&self) -> RawFd {
+        self.read.as_raw_fd()
+    }
+
+    fn write_fd(&self) -> RawFd {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.read.as_raw_fd();
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        return self.write.as_raw_fd();
+    }
+
+    /// Makes the descriptor readable. A full counter/pipe already is readable, so a
+    /// failed write (EAGAIN) loses nothing.
+    fn notify(&self) {
+        let one: u64 = 1;
+        // SAFETY: the descriptor is open for `self`'s life; the source is a live u64 and
+        // 8 bytes are written from it (an eventfd requires exactly 8; a pipe accepts them).
+        let _ = unsafe {
+            libc::write(
+                self.write_fd(),
+                std::ptr::from_ref(&one).cast::<libc::c_void>(),
+                8,
+            )
+        };
+    }
+
+    /// Clears readability (one read empties an eventfd; a pipe may need several).
+    fn drain(&self) {
+        let mut buf = [0u8; 64];
+        loop {
+            // SAFETY: the descriptor is open and nonblocking; `buf` is writable for its
+            // full length, which is passed.
+            let n = unsafe {
+                libc::read(
+                    self.raw(),
+                    buf.as_mut_ptr().cast::<libc::c_void>(),
+                    buf.len(),
+                )
+            };
+            if n < 8 || cfg!(any(target_os = "linux", target_os = "android")) {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    #[test]
+    fn timeout_ends_the_sleep() {
+        let w = Waker::new().unwrap();
+        let woken = w.sleep(
+            None,
+            Interest::default(),
+            Some(Duration::from_millis(5)),
+            || false,
+        );
+        assert_eq!(woken, Woken::default());
+        assert_eq!(w.notifications(), 0);
+    }
+
+    #[test]
+    fn waking_a_busy_thread_costs_no_notification() {
+        let w = Waker::new().unwrap();
+        for _ in 0..100 {
+            w.wake();
+        }
+        assert_eq!(w.notifications(), 0);
+    }
+
+    #[test]
+    fn pending_work_cancels_the_sleep() {
+        let w = Waker::new().unwrap();
+        let woken = w.sleep(None, Interest::default(), None, || true);
+        assert_eq!(woken, Woken::default());
+        // The flag was reset, so a later wake does not write.
+        w.wake();
+        assert_eq!(w.notifications(), 0);
+    }
+
+    #[test]
+    fn a_notification_written_before_poll_is_not_lost() {
+        let w = Waker::new().unwrap();
+        // The app thread's wake lands between the announcement and poll(): simulated by
+        // calling wake inside `has_work` and reporting no work.
+        let woken = w.sleep(None, Interest::default(), None, || {
+            w.wake();
+            false
+        });
+        assert!(woken.notified);
+        assert_eq!(w.notifications(), 1);
+        // Drained: the next sleep waits for its timeout.
+        let woken = w.sleep(
+            None,
+            Interest::default(),
+            Some(Duration::from_millis(1)),
+            || false,
+        );
+        assert!(!woken.notified);
+    }
+
+    #[test]
+    fn no_lost_wakeups_under_contention() {
+        // The sleeper consumes work items; producers push and wake. With no timeout,
+        // any lost wakeup would hang this test.
+        let w = Arc::new(Waker::new().unwrap());
+        let work = Arc::new(AtomicUsize::new(0));
+        const PER: usize = 5_000;
+        const PRODUCERS: usize = 2;
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|_| {
+                let (w, work) = (w.clone(), work.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..PER {
+                        work.fetch_add(1, Ordering::Relaxed);
+                        w.wake();
+                    }
+                })
+            })
+            .collect();
+        let mut done = 0;
+        while done < PER * PRODUCERS {
+            done += work.swap(0, Ordering::Relaxed);
+            if done < PER * PRODUCERS {
+                w.sleep(None, Interest::default(), None, || {
+                    work.load(Ordering::Relaxed) != 0
+                });
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert!(w.notifications() <= PER * PRODUCERS);
+    }
+}
