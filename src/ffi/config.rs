@@ -1,0 +1,370 @@
+//! `rak_config`: the opaque builder a peer is created from. Each setter validates its
+//! argument against the limits the core documents and stores it; nothing else.
+
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+
+use super::address::resolve;
+use super::boundary::{boundary, bytes, obj_mut, obj_ref, text, Out};
+use super::handle::Registry;
+use super::result::rak_result;
+use crate::proto::config::{MAX_MTU, MAX_OFFLINE_DATA, MAX_PASSWORD, MIN_MTU};
+use crate::runtime::PeerConfig;
+
+/// Longest password, in bytes.
+pub const RAK_MAX_PASSWORD_BYTES: usize = 255;
+/// Longest offline (ping response) data, in bytes.
+pub const RAK_MAX_OFFLINE_DATA_BYTES: usize = 399;
+/// Most MTU probe sizes `rak_config_set_mtu_probes()` accepts.
+pub const RAK_MAX_MTU_PROBES: usize = 8;
+/// Largest capacity of the command and event queues.
+pub const RAK_MAX_QUEUE_CAPACITY: usize = 1 << 24;
+
+const _: () = assert!(RAK_MAX_PASSWORD_BYTES == MAX_PASSWORD);
+const _: () = assert!(RAK_MAX_OFFLINE_DATA_BYTES == MAX_OFFLINE_DATA);
+
+/// Settings for `rak_peer_create()`. Opaque: create with `rak_config_create()`, change
+/// with the `rak_config_set_*()` functions, free with `rak_config_destroy()`.
+///
+/// The peer copies the settings, so the config may be destroyed or reused right after
+/// `rak_peer_create()`.
+#[allow(non_camel_case_types)]
+pub struct rak_config {
+    pub(crate) inner: PeerConfig,
+    pub(crate) thread_start: Option<ThreadStart>,
+}
+
+/// A function run first thing on a peer's network thread, with its userdata.
+type ThreadStartFn = unsafe extern "C" fn(userdata: *mut c_void);
+
+/// The hook and userdata registered with `rak_config_set_thread_start_hook()`.
+#[derive(Copy, Clone)]
+pub(crate) struct ThreadStart {
+    hook: ThreadStartFn,
+    userdata: *mut c_void,
+}
+
+// SAFETY: the header tells the caller that `userdata` is handed to the network thread;
+// the library itself never dereferences it.
+unsafe impl Send for ThreadStart {}
+
+impl ThreadStart {
+    /// Calls the hook (on the network thread).
+    pub(crate) fn run(self) {
+        // SAFETY: the caller registered a function with this signature and promised it
+        // may be called once per peer on the network thread with `userdata`.
+        unsafe { (self.hook)(self.userdata) }
+    }
+}
+
+static CONFIGS: Registry = Registry::new();
+
+/// The config behind a caller's pointer; NULL or destroyed → an error.
+pub(crate) fn config_ref<'a>(p: *const rak_config) -> Result<&'a rak_config, rak_result> {
+    CONFIGS.check(p)?;
+    obj_ref(p)
+}
+
+fn config_mut<'a>(p: *mut rak_config) -> Result<&'a mut PeerConfig, rak_result> {
+    CONFIGS.check(p)?;
+    Ok(&mut obj_mut(p)?.inner)
+}
+
+fn ms(v: u32) -> Result<Duration, rak_result> {
+    match v {
+        0 => Err(rak_result::InvalidArgument),
+        v => Ok(Duration::from_millis(u64::from(v))),
+    }
+}
+
+/// Creates a config holding the defaults: bind 0.0.0.0 port 0 (any free port), protocol
+/// version 6 (RakNet 4), no incoming connections, no password, no offline data,
+/// 10 000 ms timeout, 12 connect attempts 500 ms apart.
+///
+/// On success writes the new config to `*out_config`; the caller owns it and frees it
+/// with `rak_config_destroy()`.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `out_config` is NULL.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn rak_config_create(out_config: *mut *mut rak_config) -> rak_result {
+    boundary(|| {
+        let out = Out::new(out_config)?;
+        let config = Box::into_raw(Box::new(rak_config {
+            inner: PeerConfig::default(),
+            thread_start: None,
+        }));
+        CONFIGS.insert(config);
+        out.write(config);
+        Ok(())
+    })
+}
+
+/// Frees a config. NULL, or a config already destroyed, is a no-op.
+///
+/// Thread safety: exclusive (no other call may be using `config`).
+#[no_mangle]
+pub extern "C" fn rak_config_destroy(config: *mut rak_config) {
+    boundary_unit(|| {
+        if CONFIGS.remove(config) {
+            // SAFETY: the registry held this address, so it came from Box::into_raw in
+            // rak_config_create and has not been freed; removal makes this the only free.
+            drop(unsafe { Box::from_raw(config) });
+        }
+    })
+}
+
+fn boundary_unit<F: FnOnce()>(f: F) {
+    super::boundary::boundary_or((), f)
+}
+
+/// Sets the local address to bind: an IP literal or a host name, and a port
+/// (0 = any free port; `rak_peer_local_port()` tells which).
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` or `host` is NULL;
+/// RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT if
+/// `host` is not UTF-8; RAK_RESULT_ADDRESS if `host` cannot be resolved.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_bind(
+    config: *mut rak_config,
+    host: *const c_char,
+    port: u16,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        c.bind = resolve(text(host)?, port, None)?;
+        Ok(())
+    })
+}
+
+/// Sets the RakNet protocol version sent when connecting and required from clients:
+/// 6 for RakNet 4.x (the default), 10 or 11 for the Minecraft Bedrock flavour.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT unless 1 <= `version` <= 255.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_protocol_version(
+    config: *mut rak_config,
+    version: u32,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        c.proto.protocol_version = match u8::try_from(version) {
+            Ok(v) if v > 0 => v,
+            _ => return Err(rak_result::InvalidArgument),
+        };
+        Ok(())
+    })
+}
+
+/// Sets how many remote-initiated connections are accepted at once (0, the default,
+/// accepts none: a pure client). Further attempts are refused as "server full".
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_max_incoming(
+    config: *mut rak_config,
+    max_connections: u32,
+) -> rak_result {
+    boundary(|| {
+        config_mut(config)?.proto.max_incoming = max_connections;
+        Ok(())
+    })
+}
+
+/// Sets the password incoming connections must present (copied; `len` 0 = none).
+/// `password` may be NULL when `len` is 0.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if `len` > RAK_MAX_PASSWORD_BYTES.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_password(
+    config: *mut rak_config,
+    password: *const u8,
+    len: usize,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if len > RAK_MAX_PASSWORD_BYTES {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.password = bytes(password, len)?.to_vec();
+        Ok(())
+    })
+}
+
+/// Sets the data returned in answers to unconnected pings (copied; `len` 0 = none).
+/// `data` may be NULL when `len` is 0. `rak_peer_set_offline_data()` changes it later.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if `len` > RAK_MAX_OFFLINE_DATA_BYTES.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_offline_data(
+    config: *mut rak_config,
+    data: *const u8,
+    len: usize,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if len > RAK_MAX_OFFLINE_DATA_BYTES {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.offline_data = bytes(data, len)?.to_vec();
+        Ok(())
+    })
+}
+
+/// Sets how long a connection may stay silent before it is dropped as lost
+/// (`RAK_REASON_TIMED_OUT`). Default 10 000 ms.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if `timeout_ms` is 0.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_timeout_ms(
+    config: *mut rak_config,
+    timeout_ms: u32,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        c.proto.timeout = ms(timeout_ms)?;
+        Ok(())
+    })
+}
+
+/// Sets how many connection probes are sent, `interval_ms` apart, before an attempt
+/// fails with `RAK_REASON_NO_RESPONSE`. Default 12 attempts, 500 ms apart.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if either value is 0.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_connect_attempts(
+    config: *mut rak_config,
+    attempts: u32,
+    interval_ms: u32,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        let interval = ms(interval_ms)?;
+        if attempts == 0 {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.connect_attempts = attempts;
+        c.proto.connect_interval = interval;
+        Ok(())
+    })
+}
+
+/// Sets the MTU sizes probed when connecting, tried largest first (copied).
+/// Default 1492, 1200, 576.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT unless 1 <= `count` <= RAK_MAX_MTU_PROBES and every size
+/// is within 576..=1492.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_mtu_probes(
+    config: *mut rak_config,
+    mtu_bytes: *const u16,
+    count: usize,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if mtu_bytes.is_null() {
+            return Err(rak_result::NullArgument);
+        }
+        if count == 0 || count > RAK_MAX_MTU_PROBES {
+            return Err(rak_result::InvalidArgument);
+        }
+        // SAFETY: non-NULL, count ≤ RAK_MAX_MTU_PROBES, and the caller promises `count`
+        // readable values for the duration of the call.
+        let sizes = unsafe { std::slice::from_raw_parts(mtu_bytes, count) };
+        if sizes.iter().any(|m| !(MIN_MTU..=MAX_MTU).contains(m)) {
+            return Err(rak_result::InvalidArgument);
+        }
+        let mut sizes = sizes.to_vec();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes.dedup();
+        c.proto.mtu_probes = sizes;
+        Ok(())
+    })
+}
+
+/// Sets the capacities of the peer's bounded queues: commands (sends, connects, ...)
+/// from the application to the network thread, and events back. A full command queue
+/// makes calls return `RAK_RESULT_QUEUE_FULL`. Defaults 65 536 each.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT unless both are within 1..=RAK_MAX_QUEUE_CAPACITY.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_queue_capacity(
+    config: *mut rak_config,
+    commands: usize,
+    events: usize,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        let ok = |n: usize| (1..=RAK_MAX_QUEUE_CAPACITY).contains(&n);
+        if !ok(commands) || !ok(events) {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.command_queue = commands;
+        c.event_queue = events;
+        Ok(())
+    })
+}
+
+/// Sets this peer's GUID (0, the default, lets the library pick one).
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_guid(config: *mut rak_config, guid: u64) -> rak_result {
+    boundary(|| {
+        config_mut(config)?.proto.guid = guid;
+        Ok(())
+    })
+}
+
+/// Registers `hook`, called once on each new peer's network thread before it does
+/// anything else, as `hook(userdata)`: the place to set the thread's priority or CPU
+/// affinity, or to register it with a profiler. NULL `hook` removes it.
+///
+/// The hook runs on the network thread, not the caller's: `userdata` must be usable
+/// from there. It must not call back into this library for the peer being created and
+/// must not unwind (throw a C++ exception) out of the call.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+/// RAK_RESULT_STALE_HANDLE if `config` was destroyed.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_thread_start_hook(
+    config: *mut rak_config,
+    hook: Option<unsafe extern "C" fn(userdata: *mut c_void)>,
+    userdata: *mut c_void,
+) -> rak_result {
+    boundary(|| {
+        CONFIGS.check(config)?;
+        obj_mut(config)?.thread_start = hook.map(|hook| ThreadStart { hook, userdata });
+        Ok(())
+    })
+}
