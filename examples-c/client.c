@@ -1,0 +1,310 @@
+/*
+ * rak_client: connects to a RakNet server, sends N user messages and, with
+ * --expect-echo, checks that every echo comes back intact (and in order where the
+ * reliability orders), then disconnects cleanly.
+ *
+ *   rak_client --host H --port P [--protocol V] [--count N] [--size S]
+ *              [--reliability NAME] [--channel C] [--password PW] [--expect-echo]
+ *              [--timeout-ms T]
+ *
+ * Message i is: byte 134 (ID_USER_PACKET_ENUM), i as 4 bytes big-endian, then bytes
+ * (i + k) & 0xff up to S bytes. Exit status 0 only if everything expected happened.
+ * Unreliable kinds may lose echoes: losses are reported, not failures.
+ */
+#include "common.h"
+
+static const char *prog = "rak_client";
+
+struct state {
+    rak_peer *peer;
+    rak_conn conn;
+    uint32_t reliability;
+    size_t size;
+    uint32_t count;
+    bool expect_echo;
+    uint32_t received;   /* echoes accepted */
+    int64_t last_seq;    /* newest sequence number seen, -1 before the first */
+    uint8_t *seen;       /* per sequence number: echo arrived */
+    bool failed;
+    bool disconnected;
+};
+
+static void fill(uint8_t *buf, size_t size, uint32_t seq)
+{
+    buf[0] = EX_ID_USER_PACKET;
+    buf[1] = (uint8_t)(seq >> 24);
+    buf[2] = (uint8_t)(seq >> 16);
+    buf[3] = (uint8_t)(seq >> 8);
+    buf[4] = (uint8_t)seq;
+    for (size_t k = 5; k < size; k++) {
+        buf[k] = (uint8_t)(seq + k);
+    }
+}
+
+static void on_echo(struct state *s, const uint8_t *data, size_t len)
+{
+    if (len != s->size || len < 5 || data[0] != EX_ID_USER_PACKET) {
+        printf("bad echo: %zu bytes, id %u\n", len, len ? (unsigned)data[0] : 0u);
+        s->failed = true;
+        return;
+    }
+    uint32_t seq = ((uint32_t)data[1] << 24) | ((uint32_t)data[2] << 16) |
+                   ((uint32_t)data[3] << 8) | (uint32_t)data[4];
+    for (size_t k = 5; k < len; k++) {
+        if (data[k] != (uint8_t)(seq + k)) {
+            printf("corrupt echo %u at byte %zu\n", (unsigned)seq, k);
+            s->failed = true;
+            return;
+        }
+    }
+    if (seq >= s->count) {
+        printf("echo with unknown sequence number %u\n", (unsigned)seq);
+        s->failed = true;
+        return;
+    }
+    if (s->seen[seq]) {
+        if (ex_is_reliable(s->reliability)) {
+            printf("duplicate echo %u\n", (unsigned)seq);
+            s->failed = true;
+        }
+        return;
+    }
+    if (ex_is_ordered(s->reliability) && (int64_t)seq != s->last_seq + 1) {
+        printf("echo %u out of order (expected %u)\n", (unsigned)seq,
+               (unsigned)(s->last_seq + 1));
+        s->failed = true;
+    } else if (ex_is_sequenced(s->reliability) && (int64_t)seq <= s->last_seq) {
+        printf("sequenced echo %u older than %u\n", (unsigned)seq, (unsigned)s->last_seq);
+        s->failed = true;
+    }
+    if ((int64_t)seq > s->last_seq) {
+        s->last_seq = seq;
+    }
+    s->seen[seq] = 1;
+    s->received++;
+}
+
+/* Handles the events waiting (up to wait_ms for the first one). */
+static void pump(struct state *s, uint32_t wait_ms)
+{
+    rak_event ev[64];
+    size_t n = 0;
+    rak_result r = rak_peer_wait(s->peer, ev, 64, wait_ms, &n);
+    if (r != RAK_RESULT_OK) {
+        printf("rak_peer_wait: %s\n", rak_result_str(r));
+        s->failed = true;
+        s->disconnected = true;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rak_event *e = &ev[i];
+        if (e->kind == RAK_EVENT_KIND_MESSAGE && e->conn.id == s->conn.id) {
+            if (s->expect_echo) {
+                on_echo(s, rak_message_data(e->message), rak_message_len(e->message));
+            }
+        } else if (e->kind == RAK_EVENT_KIND_DISCONNECTED && e->conn.id == s->conn.id) {
+            s->disconnected = true;
+            if (e->reason != RAK_REASON_CLOSED_LOCALLY) {
+                printf("disconnected: %s\n", rak_reason_str(e->reason));
+                s->failed = true;
+            }
+        } else if (e->kind == RAK_EVENT_KIND_FATAL) {
+            printf("fatal: the network thread failed\n");
+            s->failed = true;
+            s->disconnected = true;
+        }
+        rak_message_release(e->message);
+    }
+}
+
+/* Waits for the connection attempt to end; prints the reason of a failure. */
+static bool await_connection(struct state *s, const char *host, unsigned port)
+{
+    for (;;) {
+        rak_event ev;
+        size_t n = 0;
+        rak_result r = rak_peer_wait(s->peer, &ev, 1, 1000, &n);
+        if (r != RAK_RESULT_OK) {
+            printf("connection failed: %s\n", rak_result_str(r));
+            return false;
+        }
+        if (n == 0) {
+            continue; /* the library gives up by itself (RAK_REASON_NO_RESPONSE) */
+        }
+        rak_message_release(ev.message);
+        if (ev.conn.id != s->conn.id) {
+            continue;
+        }
+        if (ev.kind == RAK_EVENT_KIND_CONNECTED) {
+            printf("connected to %s:%u guid=%016" PRIx64 "\n", host, port, ev.guid);
+            return true;
+        }
+        if (ev.kind == RAK_EVENT_KIND_CONNECT_FAILED) {
+            const char *why = rak_reason_str(ev.reason);
+            if (ev.reason == RAK_REASON_NO_RESPONSE || ev.reason == RAK_REASON_CANCELLED) {
+                printf("connection failed: %s\n", why);
+            } else if (ev.reason == RAK_REASON_INCOMPATIBLE_PROTOCOL) {
+                printf("connection refused: %s (server speaks %u)\n", why,
+                       (unsigned)ev.server_protocol);
+            } else {
+                printf("connection refused: %s\n", why);
+            }
+            return false;
+        }
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: rak_client --host H --port P [--protocol V] [--count N] [--size S]\n"
+            "                  [--reliability NAME] [--channel C] [--password PW]\n"
+            "                  [--expect-echo] [--timeout-ms T]\n"
+            "reliability names: unreliable, unreliable_sequenced, reliable, reliable_ordered,\n"
+            "  reliable_sequenced, unreliable_with_ack_receipt, reliable_with_ack_receipt,\n"
+            "  reliable_ordered_with_ack_receipt\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = NULL;
+    const char *password = "";
+    long port = -1;
+    unsigned long long protocol = 6, count = 10, size = 64, channel = 0, timeout_ms = 10000;
+    uint32_t reliability = RAK_RELIABILITY_RELIABLE_ORDERED;
+    bool expect_echo = false;
+
+    ex_line_buffered();
+    ex_check_abi(prog);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--host")) {
+            host = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--port")) {
+            port = (long)ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, 65535);
+        } else if (!strcmp(a, "--protocol")) {
+            protocol = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, 255);
+        } else if (!strcmp(a, "--count")) {
+            count = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, 10000000);
+        } else if (!strcmp(a, "--size")) {
+            size = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 5, 64u << 20);
+        } else if (!strcmp(a, "--reliability")) {
+            const char *name = ex_value(prog, argc, argv, &i);
+            if (!ex_parse_reliability(name, &reliability)) {
+                fprintf(stderr, "%s: unknown reliability '%s'\n", prog, name);
+                usage();
+            }
+        } else if (!strcmp(a, "--channel")) {
+            channel = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, RAK_CHANNELS - 1);
+        } else if (!strcmp(a, "--password")) {
+            password = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--expect-echo")) {
+            expect_echo = true;
+        } else if (!strcmp(a, "--timeout-ms")) {
+            timeout_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, UINT32_MAX);
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
+            usage();
+        }
+    }
+    if (!host || port < 0) {
+        usage();
+    }
+
+    rak_config *config = NULL;
+    ex_check(prog, "rak_config_create", rak_config_create(&config));
+    ex_check(prog, "--protocol", rak_config_set_protocol_version(config, (uint32_t)protocol));
+    rak_peer *peer = NULL;
+    rak_result r = rak_peer_create(config, &peer);
+    rak_config_destroy(config);
+    if (r != RAK_RESULT_OK) {
+        printf("cannot start: %s\n", rak_result_str(r));
+        return 1;
+    }
+
+    struct state s = {0};
+    s.peer = peer;
+    s.reliability = reliability;
+    s.size = (size_t)size;
+    s.count = (uint32_t)count;
+    s.expect_echo = expect_echo;
+    s.last_seq = -1;
+    s.seen = calloc(count ? (size_t)count : 1, 1);
+    uint8_t *buf = malloc((size_t)size);
+    if (!s.seen || !buf) {
+        ex_die(prog, "out of memory");
+    }
+
+    r = rak_peer_connect(peer, host, (uint16_t)port, (const uint8_t *)password, strlen(password),
+                         &s.conn);
+    if (r != RAK_RESULT_OK) {
+        printf("connection failed: %s\n", rak_result_str(r));
+        rak_peer_destroy(peer);
+        return 1;
+    }
+    if (!await_connection(&s, host, (unsigned)port)) {
+        rak_peer_destroy(peer);
+        return 1;
+    }
+
+    uint64_t deadline = ex_now_ms() + timeout_ms;
+    rak_send_options opts = {reliability, RAK_PRIORITY_HIGH, (uint32_t)channel};
+    for (uint32_t seq = 0; seq < s.count && !s.disconnected; seq++) {
+        fill(buf, s.size, seq);
+        for (;;) {
+            r = rak_peer_send(peer, s.conn, buf, s.size, &opts, NULL);
+            if (r != RAK_RESULT_QUEUE_FULL && r != RAK_RESULT_BUFFER_FULL) {
+                break;
+            }
+            pump(&s, 5); /* let acknowledgements drain the buffer, then retry */
+            if (s.disconnected || ex_now_ms() > deadline) {
+                break;
+            }
+        }
+        if (r != RAK_RESULT_OK) {
+            printf("send %u failed: %s\n", (unsigned)seq, rak_result_str(r));
+            s.failed = true;
+            break;
+        }
+    }
+    printf("sent %u messages of %zu bytes (%s, channel %u)\n", (unsigned)s.count, s.size,
+           ex_reliability_name(reliability), (unsigned)channel);
+
+    if (expect_echo) {
+        while (!s.failed && !s.disconnected && s.received < s.count && ex_now_ms() < deadline) {
+            pump(&s, 50);
+        }
+        if (s.received < s.count) {
+            printf("received %u of %u echoes\n", (unsigned)s.received, (unsigned)s.count);
+            if (ex_is_reliable(reliability)) {
+                s.failed = true;
+            }
+        } else {
+            printf("received all %u echoes intact\n", (unsigned)s.count);
+        }
+    }
+
+    if (!s.disconnected) {
+        r = rak_peer_close(peer, s.conn, true);
+        if (r == RAK_RESULT_OK) {
+            uint64_t close_deadline = ex_now_ms() + 3000;
+            while (!s.disconnected && ex_now_ms() < close_deadline) {
+                pump(&s, 50);
+            }
+        }
+        if (!s.disconnected) {
+            printf("no clean disconnect\n");
+            s.failed = true;
+        } else if (!s.failed) {
+            printf("disconnected\n");
+        }
+    }
+
+    free(buf);
+    free(s.seen);
+    rak_peer_destroy(peer);
+    return s.failed ? 1 : 0;
+}

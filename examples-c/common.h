@@ -1,0 +1,152 @@
+/*
+ * Helpers shared by the example programs: option parsing, RakNet reliability names,
+ * a monotonic clock and the ABI check. Plain C99 plus POSIX clock_gettime.
+ */
+#ifndef RAK_EXAMPLES_COMMON_H
+#define RAK_EXAMPLES_COMMON_H
+
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#undef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "raknet.h"
+
+/* ID_USER_PACKET_ENUM: the first message id free for applications. */
+#define EX_ID_USER_PACKET 134
+
+static const char *const ex_reliability_names[] = {
+    "unreliable",
+    "unreliable_sequenced",
+    "reliable",
+    "reliable_ordered",
+    "reliable_sequenced",
+    "unreliable_with_ack_receipt",
+    "reliable_with_ack_receipt",
+    "reliable_ordered_with_ack_receipt",
+};
+
+#define EX_RELIABILITY_COUNT (sizeof ex_reliability_names / sizeof ex_reliability_names[0])
+
+static inline void ex_die(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+/* Prints every line at once, so a script reading a pipe sees events as they happen. */
+static inline void ex_line_buffered(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* Exits unless the library and this program were built from the same ABI. */
+static inline void ex_check_abi(const char *prog)
+{
+    if (rak_abi_version() != RAK_ABI_VERSION) {
+        ex_die(prog, "libraknet ABI %u, but built against ABI %u", (unsigned)rak_abi_version(),
+               (unsigned)RAK_ABI_VERSION);
+    }
+}
+
+static inline const char *ex_reliability_name(uint32_t reliability)
+{
+    return reliability < EX_RELIABILITY_COUNT ? ex_reliability_names[reliability] : "unknown";
+}
+
+/* The RAK_RELIABILITY_* value for a RakNet name; false if unknown. */
+static inline bool ex_parse_reliability(const char *name, uint32_t *out)
+{
+    for (uint32_t i = 0; i < EX_RELIABILITY_COUNT; i++) {
+        if (strcmp(name, ex_reliability_names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static inline bool ex_is_reliable(uint32_t r)
+{
+    return r == RAK_RELIABILITY_RELIABLE || r == RAK_RELIABILITY_RELIABLE_ORDERED ||
+           r == RAK_RELIABILITY_RELIABLE_SEQUENCED ||
+           r == RAK_RELIABILITY_RELIABLE_WITH_ACK_RECEIPT ||
+           r == RAK_RELIABILITY_RELIABLE_ORDERED_WITH_ACK_RECEIPT;
+}
+
+static inline bool ex_is_ordered(uint32_t r)
+{
+    return r == RAK_RELIABILITY_RELIABLE_ORDERED ||
+           r == RAK_RELIABILITY_RELIABLE_ORDERED_WITH_ACK_RECEIPT;
+}
+
+static inline bool ex_is_sequenced(uint32_t r)
+{
+    return r == RAK_RELIABILITY_UNRELIABLE_SEQUENCED || r == RAK_RELIABILITY_RELIABLE_SEQUENCED;
+}
+
+/* Parses an unsigned decimal in [min, max] or exits. */
+static inline unsigned long long ex_parse_uint(const char *prog, const char *opt, const char *text,
+                                        unsigned long long min, unsigned long long max)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v < min || v > max) {
+        ex_die(prog, "%s: expected a number from %llu to %llu, got '%s'", opt, min, max, text);
+    }
+    return v;
+}
+
+/* The value after option argv[*i], advancing *i; exits if it is missing. */
+static inline const char *ex_value(const char *prog, int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        ex_die(prog, "%s needs a value", argv[*i]);
+    }
+    *i += 1;
+    return argv[*i];
+}
+
+/* Milliseconds on a monotonic clock. */
+static inline uint64_t ex_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Formats an address into buf (RAK_ADDRESS_STRLEN bytes); "-" if there is none. */
+static inline const char *ex_address(const rak_address *a, char *buf)
+{
+    size_t len = 0;
+    if (rak_address_str(a, buf, RAK_ADDRESS_STRLEN, &len) != RAK_RESULT_OK) {
+        strcpy(buf, "-");
+    }
+    return buf;
+}
+
+/* Calls that should not fail in a correct program: report and exit. */
+static inline void ex_check(const char *prog, const char *what, rak_result r)
+{
+    if (r != RAK_RESULT_OK) {
+        ex_die(prog, "%s: %s", what, rak_result_str(r));
+    }
+}
+
+#endif

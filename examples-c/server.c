@@ -1,0 +1,215 @@
+/*
+ * rak_server: accepts RakNet connections and prints one line per event; with --echo,
+ * sends every user message back with the same reliability and channel.
+ *
+ *   rak_server --port P [--host H] [--protocol V] [--max-connections N]
+ *              [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]
+ *
+ * The first line is "listening port=P guid=G" (P is the bound port, useful with
+ * --port 0). SIGINT / SIGTERM shut the server down cleanly.
+ */
+#include "common.h"
+
+#include <signal.h>
+
+static const char *prog = "rak_server";
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct echo_job {
+    rak_conn conn;
+    rak_message *message;
+    rak_send_options opts;
+};
+
+/* Echoes waiting for room in the send buffer, oldest first, so order is kept. */
+struct echo_queue {
+    struct echo_job *jobs;
+    size_t head, len, cap;
+};
+
+static void queue_push(struct echo_queue *q, struct echo_job job)
+{
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        struct echo_job *jobs = malloc(cap * sizeof *jobs);
+        if (!jobs) {
+            ex_die(prog, "out of memory");
+        }
+        for (size_t i = 0; i < q->len; i++) {
+            jobs[i] = q->jobs[(q->head + i) % q->cap];
+        }
+        free(q->jobs);
+        q->jobs = jobs;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->jobs[(q->head + q->len) % q->cap] = job;
+    q->len++;
+}
+
+/* Sends queued echoes until the library asks us to wait. */
+static void queue_flush(rak_peer *peer, struct echo_queue *q)
+{
+    while (q->len > 0) {
+        struct echo_job *job = &q->jobs[q->head];
+        rak_result r = rak_peer_send(peer, job->conn, rak_message_data(job->message),
+                                     rak_message_len(job->message), &job->opts, NULL);
+        if (r == RAK_RESULT_QUEUE_FULL || r == RAK_RESULT_BUFFER_FULL) {
+            return; /* retry after the next poll */
+        }
+        if (r != RAK_RESULT_OK && r != RAK_RESULT_STALE_HANDLE && r != RAK_RESULT_NOT_CONNECTED) {
+            fprintf(stderr, "%s: echo: %s\n", prog, rak_result_str(r));
+        }
+        rak_message_release(job->message);
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: rak_server --port P [--host H] [--protocol V] [--max-connections N]\n"
+            "                  [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "0.0.0.0";
+    const char *password = "";
+    const char *offline = "";
+    long port = -1;
+    unsigned long long protocol = 6, max_conn = 32, quit_after_ms = 0;
+    bool echo = false;
+
+    ex_line_buffered();
+    ex_check_abi(prog);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--port")) {
+            port = (long)ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, 65535);
+        } else if (!strcmp(a, "--host")) {
+            host = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--protocol")) {
+            protocol = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, 255);
+        } else if (!strcmp(a, "--max-connections")) {
+            max_conn = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, UINT32_MAX);
+        } else if (!strcmp(a, "--password")) {
+            password = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--offline-data")) {
+            offline = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--echo")) {
+            echo = true;
+        } else if (!strcmp(a, "--quit-after-ms")) {
+            quit_after_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, UINT32_MAX);
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
+            usage();
+        }
+    }
+    if (port < 0) {
+        usage();
+    }
+
+    rak_config *config = NULL;
+    ex_check(prog, "rak_config_create", rak_config_create(&config));
+    ex_check(prog, "--host", rak_config_set_bind(config, host, (uint16_t)port));
+    ex_check(prog, "--protocol", rak_config_set_protocol_version(config, (uint32_t)protocol));
+    ex_check(prog, "--max-connections",
+             rak_config_set_max_incoming(config, (uint32_t)max_conn));
+    ex_check(prog, "--password",
+             rak_config_set_password(config, (const uint8_t *)password, strlen(password)));
+    ex_check(prog, "--offline-data",
+             rak_config_set_offline_data(config, (const uint8_t *)offline, strlen(offline)));
+    rak_peer *peer = NULL;
+    rak_result r = rak_peer_create(config, &peer);
+    rak_config_destroy(config);
+    if (r != RAK_RESULT_OK) {
+        fprintf(stderr, "%s: cannot start on %s port %ld: %s\n", prog, host, port,
+                rak_result_str(r));
+        return 1;
+    }
+
+    uint16_t bound = 0;
+    uint64_t guid = 0;
+    ex_check(prog, "rak_peer_local_port", rak_peer_local_port(peer, &bound));
+    ex_check(prog, "rak_peer_guid", rak_peer_guid(peer, &guid));
+    printf("listening port=%u guid=%016" PRIx64 "\n", (unsigned)bound, guid);
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    struct echo_queue pending = {0};
+    uint64_t deadline = quit_after_ms ? ex_now_ms() + quit_after_ms : 0;
+    int status = 0;
+    bool running = true;
+    while (running && !stop_requested && (!deadline || ex_now_ms() < deadline)) {
+        rak_event ev[64];
+        size_t n = 0;
+        uint32_t wait_ms = pending.len ? 1 : 100;
+        r = rak_peer_wait(peer, ev, 64, wait_ms, &n);
+        if (r != RAK_RESULT_OK) {
+            fprintf(stderr, "%s: rak_peer_wait: %s\n", prog, rak_result_str(r));
+            status = 1;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            char addr[RAK_ADDRESS_STRLEN];
+            const rak_event *e = &ev[i];
+            switch (e->kind) {
+            case RAK_EVENT_KIND_CONNECTED:
+                printf("connected conn=%" PRIx64 " addr=%s guid=%016" PRIx64 " %s\n", e->conn.id,
+                       ex_address(&e->address, addr), e->guid,
+                       e->incoming ? "incoming" : "outgoing");
+                break;
+            case RAK_EVENT_KIND_MESSAGE:
+                printf("message conn=%" PRIx64 " len=%zu channel=%u reliability=%s\n", e->conn.id,
+                       rak_message_len(e->message), (unsigned)e->channel,
+                       ex_reliability_name(e->reliability));
+                if (echo) {
+                    struct echo_job job = {e->conn, e->message,
+                                           {e->reliability, RAK_PRIORITY_HIGH, e->channel}};
+                    queue_push(&pending, job);
+                } else {
+                    rak_message_release(e->message);
+                }
+                break;
+            case RAK_EVENT_KIND_DISCONNECTED:
+                if (e->reason == RAK_REASON_TIMED_OUT) {
+                    printf("lost conn=%" PRIx64 " addr=%s\n", e->conn.id,
+                           ex_address(&e->address, addr));
+                } else {
+                    printf("disconnected conn=%" PRIx64 " addr=%s reason=%s\n", e->conn.id,
+                           ex_address(&e->address, addr), rak_reason_str(e->reason));
+                }
+                break;
+            case RAK_EVENT_KIND_FATAL:
+                printf("fatal: the network thread failed\n");
+                status = 1;
+                running = false;
+                break;
+            default:
+                rak_message_release(e->message); /* NULL for kinds without one */
+                break;
+            }
+        }
+        queue_flush(peer, &pending);
+    }
+
+    printf("shutting down\n");
+    for (size_t i = 0; i < pending.len; i++) {
+        rak_message_release(pending.jobs[(pending.head + i) % pending.cap].message);
+    }
+    free(pending.jobs);
+    rak_peer_destroy(peer);
+    return status;
+}

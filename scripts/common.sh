@@ -1,0 +1,82 @@
+# Shared by demo.sh and test.sh (sourced, not run): logging and installing the few
+# system tools the build needs on a fresh Debian machine. Rust itself (cargo, rustc)
+# must already be installed, e.g. with rustup.
+
+# Prints a visible step header.
+step() {
+    printf '\n==> %s\n' "$*"
+}
+
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a command as root: directly when we are root, else through sudo when it exists.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run: $* (install the packages yourself, or install sudo)"
+    fi
+}
+
+_apt_updated=
+# Installs Debian packages with apt-get, non-interactively.
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "please install: $* (no apt-get here)"
+    if [ -z "$_apt_updated" ]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null
+        _apt_updated=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" </dev/null
+}
+
+# Makes sure cargo, a C and a C++ compiler, CMake >= 3.16 and, with "pkg-config" as an
+# argument, pkg-config are available, installing what is missing.
+ensure_tools() {
+    local missing=()
+    command -v cargo >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo" ] ||
+        die "cargo not found: install the Rust toolchain first (https://rustup.rs)"
+    if ! command -v cargo >/dev/null 2>&1; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+    command -v c++ >/dev/null 2>&1 || missing+=(g++)
+    command -v make >/dev/null 2>&1 || command -v ninja >/dev/null 2>&1 || missing+=(make)
+    if ! command -v cmake >/dev/null 2>&1; then
+        missing+=(cmake)
+    fi
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        step "installing ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+    local v
+    v=$(cmake --version | sed -n 's/^cmake version \([0-9]*\.[0-9]*\).*/\1/p')
+    case "$v" in
+        3.1[6-9] | 3.[2-9][0-9] | [4-9].*) ;;
+        *) die "CMake $v is too old; 3.16 or newer is needed" ;;
+    esac
+}
+
+# Makes sure the rustfmt and clippy cargo subcommands exist.
+ensure_rust_components() {
+    local want=()
+    cargo fmt --version >/dev/null 2>&1 || want+=(rustfmt)
+    cargo clippy --version >/dev/null 2>&1 || want+=(clippy)
+    if [ "${#want[@]}" -gt 0 ]; then
+        command -v rustup >/dev/null 2>&1 || die "please install: ${want[*]}"
+        step "rustup component add ${want[*]}"
+        rustup component add "${want[@]}"
+    fi
+}
+
+# Parallel build jobs: all cores, at least 1.
+njobs() {
+    nproc 2>/dev/null || echo 2
+}

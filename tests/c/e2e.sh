@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end through the example programs: rak_server --echo on a free port (it binds
+# port 0 and prints the port), rak_client --expect-echo for every reliability,
+# rak_ping, and the refusals a client must explain in words.
+#
+#   e2e.sh <rak_server> <rak_client> <rak_ping>
+set -euo pipefail
+
+server_bin=$1
+client_bin=$2
+ping_bin=$3
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for log in "$work"/*.log; do
+        echo "--- $log" >&2
+        cat "$log" >&2
+    done
+    exit 1
+}
+
+# Starts a server with the given options; sets $port to the port it bound.
+start_server() {
+    local log=$1
+    shift
+    "$server_bin" --host 127.0.0.1 --port 0 "$@" >"$work/$log" 2>&1 &
+    pids+=("$!")
+    port=
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/^listening port=\([0-9]*\) .*/\1/p' "$work/$log")
+        [ -n "$port" ] && return 0
+        kill -0 "${pids[-1]}" 2>/dev/null || fail "server exited early"
+        sleep 0.05
+    done
+    fail "server did not print its port"
+}
+
+# Runs a command that must succeed.
+expect_ok() {
+    local name=$1
+    shift
+    "$@" >"$work/$name.log" 2>&1 || fail "$name exited with $?"
+    echo "ok: $name"
+}
+
+# Runs a command that must fail and print the given text.
+expect_refusal() {
+    local name=$1 text=$2
+    shift 2
+    if "$@" >"$work/$name.log" 2>&1; then
+        fail "$name succeeded but should have failed"
+    fi
+    grep -q "$text" "$work/$name.log" || fail "$name did not print '$text'"
+    echo "ok: $name ($text)"
+}
+
+start_server server.log --echo --max-connections 8 --password secret --offline-data "e2e server"
+echo_port=$port
+
+expect_ok ping "$ping_bin" --host 127.0.0.1 --port "$echo_port"
+grep -q 'data="e2e server"' "$work/ping.log" || fail "pong lacks the offline data"
+
+for r in unreliable unreliable_sequenced reliable reliable_ordered reliable_sequenced \
+    unreliable_with_ack_receipt reliable_with_ack_receipt reliable_ordered_with_ack_receipt; do
+    expect_ok "client-$r" "$client_bin" --host 127.0.0.1 --port "$echo_port" --password secret \
+        --count 100 --size 200 --reliability "$r" --channel 7 --expect-echo
+done
+
+# Two clients at once, one with messages that must be split.
+"$client_bin" --host 127.0.0.1 --port "$echo_port" --password secret --count 20 --size 5000 \
+    --expect-echo >"$work/client-split.log" 2>&1 &
+split_pid=$!
+expect_ok client-parallel "$client_bin" --host 127.0.0.1 --port "$echo_port" --password secret \
+    --count 500 --size 64 --reliability reliable --expect-echo
+wait "$split_pid" || fail "client-split exited with $?"
+echo "ok: client-split"
+
+expect_refusal wrong-password "connection refused: invalid password" \
+    "$client_bin" --host 127.0.0.1 --port "$echo_port" --password wrong --count 1
+expect_refusal wrong-protocol "incompatible protocol version" \
+    "$client_bin" --host 127.0.0.1 --port "$echo_port" --password secret --protocol 11 --count 1
+
+start_server full.log --max-connections 0
+expect_refusal server-full "connection refused: server full" \
+    "$client_bin" --host 127.0.0.1 --port "$port" --count 1
+
+# Nothing listens on a port we just closed.
+kill -TERM "${pids[-1]}"
+wait "${pids[-1]}" || fail "server did not exit cleanly on SIGTERM"
+unset 'pids[-1]'
+expect_refusal ping-nobody "no response" "$ping_bin" --host 127.0.0.1 --port "$port" --timeout-ms 500
+expect_refusal client-nobody "connection failed: no response" \
+    "$client_bin" --host 127.0.0.1 --port "$port" --count 1
+
+grep -q '^connected conn=' "$work/server.log" || fail "server printed no connection"
+grep -q '^message conn=.* len=200 channel=7 reliability=reliable_ordered$' "$work/server.log" ||
+    fail "server printed no message line"
+grep -q '^disconnected conn=.* reason=closed by remote$' "$work/server.log" ||
+    fail "server printed no disconnect"
+echo "e2e: all passed"
