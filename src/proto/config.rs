@@ -47,6 +47,10 @@ pub struct ReliabilityConfig {
     pub min_rto: Duration,
     /// See `min_rto`.
     pub max_rto: Duration,
+    /// Outgoing bandwidth cap for new data on this connection, bytes per second
+    /// (0 = no cap; RakNet's `SetPerConnectionOutgoingBandwidthLimit`, there in bits).
+    /// Retransmissions, ACKs and control traffic are not held back by it.
+    pub outgoing_bandwidth_limit: u64,
     /// Every this many fragments of a large incoming message, report progress
     /// (0 = off; RakNet's `SetSplitMessageProgressInterval`).
     pub split_progress_interval: u32,
@@ -66,6 +70,7 @@ impl Default for ReliabilityConfig {
             min_rto: Duration::from_millis(10),
             max_rto: Duration::from_millis(2000),
             split_progress_interval: 0,
+            outgoing_bandwidth_limit: 0,
         }
     }
 }

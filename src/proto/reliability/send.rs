@@ -90,6 +90,8 @@ pub(crate) struct Sender {
     /// Payload bytes per fragment: `MTU - 60`.
     fragment: usize,
     max_in_flight: usize,
+    /// Token bucket for the outgoing bandwidth limit (inactive when `rate` is 0).
+    bandwidth: Bandwidth,
     max_buffer: usize,
     max_message: usize,
     max_split_count: usize,
@@ -129,10 +131,76 @@ pub(crate) struct Sender {
     stats: SendStats,
 }
 
+/// A token bucket: new data may start while the balance is positive; each datagram that
+/// carries new data spends its size (the balance may go negative, so a datagram is never
+/// split for the cap). Holds at most ~50 ms of tokens so a pause does not bank a burst.
+#[derive(Debug)]
+struct Bandwidth {
+    /// Bytes per second; 0 = unlimited.
+    rate: u64,
+    /// Balance in bytes at `at`.
+    tokens: i64,
+    at: Time,
+    burst: i64,
+}
+
+impl Bandwidth {
+    fn new(rate: u64, max_datagram: u16, now: Time) -> Bandwidth {
+        let burst = i64::try_from(rate / 20)
+            .unwrap_or(i64::MAX)
+            .max(i64::from(max_datagram));
+        Bandwidth {
+            rate,
+            tokens: burst,
+            at: now,
+            burst,
+        }
+    }
+
+    fn balance(&self, now: Time) -> i64 {
+        let earned = u128::from(now.as_micros().saturating_sub(self.at.as_micros()))
+            * u128::from(self.rate)
+            / 1_000_000;
+        self.tokens
+            .saturating_add(i64::try_from(earned).unwrap_or(i64::MAX))
+            .min(self.burst)
+    }
+
+    fn would_allow(&self, now: Time) -> bool {
+        self.rate == 0 || self.balance(now) > 0
+    }
+
+    fn allows(&mut self, now: Time) -> bool {
+        if self.rate == 0 {
+            return true;
+        }
+        self.tokens = self.balance(now);
+        self.at = now;
+        self.tokens > 0
+    }
+
+    fn spend(&mut self, bytes: usize) {
+        if self.rate != 0 {
+            self.tokens = self
+                .tokens
+                .saturating_sub(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// When the balance turns positive again, if it is not now.
+    fn refill_time(&self) -> Option<Time> {
+        if self.rate == 0 || self.tokens > 0 {
+            return None;
+        }
+        let need = u64::try_from(1 - self.tokens).unwrap_or(u64::MAX);
+        let us = need.saturating_mul(1_000_000).div_ceil(self.rate);
+        Some(Time::from_micros(self.at.as_micros().saturating_add(us)))
+    }
+}
+
 impl Sender {
     /// A sender for a connection with this MTU (UDP payloads never exceed `mtu - 28`).
     pub(crate) fn new(mtu: u16, cfg: &ReliabilityConfig, now: Time) -> Sender {
-        let _ = now;
         let mtu = mtu.clamp(MTU_RANGE.0, MTU_RANGE.1);
         let max_in_flight = usize::try_from(cfg.max_in_flight_frames)
             .unwrap_or(MAX_IN_FLIGHT)
@@ -141,6 +209,7 @@ impl Sender {
             max_datagram: usize::from(mtu - UDP_HEADER_SIZE),
             fragment: usize::from(mtu - SPLIT_OVERHEAD),
             max_in_flight,
+            bandwidth: Bandwidth::new(cfg.outgoing_bandwidth_limit, mtu - UDP_HEADER_SIZE, now),
             max_buffer: cfg.max_send_buffer_bytes,
             // Fragment offsets are stored as u32.
             max_message: cfg.max_split_message_bytes.min(u32::MAX as usize),
@@ -432,7 +501,9 @@ impl Sender {
     pub(crate) fn write_datagram(&mut self, now: Time, buf: &mut Vec<u8>) -> bool {
         buf.clear();
         self.run_timers(now);
-        let may_start_new = self.queue.len() > 0 && self.cc.can_send(now, self.flight.wire_bytes());
+        let may_start_new = self.queue.len() > 0
+            && self.cc.can_send(now, self.flight.wire_bytes())
+            && self.bandwidth.allows(now);
         if self.due_count == 0 && !may_start_new {
             self.window_limited = self.queue.len() > 0;
             return false;
@@ -541,6 +612,9 @@ impl Sender {
             });
         }
         self.cc.on_sent(now, number, buf.len());
+        if may_start_new {
+            self.bandwidth.spend(buf.len());
+        }
         self.next_datagram = seq::add(number, 1);
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += buf.len() as u64;
@@ -577,6 +651,9 @@ impl Sender {
             self.resend_timers.peek().map(|t| t.0.deadline),
             self.receipt_waits.next_deadline(),
             self.queue.next_expiry(),
+            (self.queue.len() > 0)
+                .then(|| self.bandwidth.refill_time())
+                .flatten(),
         ]
         .into_iter()
         .flatten()
@@ -605,6 +682,7 @@ impl Sender {
             return false;
         };
         self.cc.can_send(now, self.flight.wire_bytes())
+            && self.bandwidth.would_allow(now)
             && (!f.reliability.is_reliable() || self.flight.span() < self.max_in_flight)
     }
 
