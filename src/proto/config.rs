@@ -109,6 +109,29 @@ pub struct Config {
     pub occasional_ping: Duration,
     /// Per-connection reliability limits.
     pub reliability: ReliabilityConfig,
+    /// Refuse OPEN_CONNECTION_REQUEST_2 with ID_IP_RECENTLY_CONNECTED when the same IP
+    /// took a connection slot less than 100 ms ago (RakNet's
+    /// `SetLimitIPConnectionFrequency`; PROTOCOL.md §4.4). Off by default, as in 4.081.
+    pub limit_ip_connection_frequency: bool,
+    /// Loopback addresses are exempt from `limit_ip_connection_frequency` (4.081's rule).
+    pub ip_frequency_exempts_loopback: bool,
+    /// Ban an IP for `timeout` when its freshly allocated slot sends anything but
+    /// CONNECTION_REQUEST first (4.081's temporary ban, PROTOCOL.md §5.6).
+    pub ban_handshake_violators: bool,
+}
+
+/// Per-call overrides for `Endpoint::connect_with`; `None` takes the endpoint's
+/// [`Config`] value.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// OPEN_CONNECTION_REQUEST_1 probes sent before the attempt fails (one extra probe is
+    /// sent, as 4.081 does); `Config::connect_attempts`.
+    pub attempts: Option<u32>,
+    /// Spacing between probes; `Config::connect_interval`.
+    pub interval: Option<Duration>,
+    /// Timeout of the resulting connection (handshake and dead-connection rule);
+    /// `Config::timeout`. Change it later with `Endpoint::set_conn_timeout`.
+    pub timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -128,6 +151,9 @@ impl Default for Config {
             internal_address_count: 0,
             occasional_ping: Duration::ZERO,
             reliability: ReliabilityConfig::default(),
+            limit_ip_connection_frequency: false,
+            ip_frequency_exempts_loopback: true,
+            ban_handshake_violators: true,
         }
     }
 }

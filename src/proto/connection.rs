@@ -3,17 +3,22 @@
 //! dead-connection rule and disconnection (PROTOCOL.md §5.6–5.9, §10), on top of the
 //! reliability layer. It does not own addresses, cookies or the connection table
 //! (`endpoint.rs` does).
+//!
+//! ID_TIMESTAMP (§10.4): an application message that starts with `1B` and a `u64be` time
+//! is delivered with that time rewritten from the sender's clock into ours, by
+//! subtracting the clock differential of the lowest-RTT ping sample, as 4.081 does when
+//! the application calls `Receive`. Without a sample the message is left as it came.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::config::{Config, UDP_HEADER_SIZE};
-use super::error::{DecodeError, SendError};
+use super::error::SendError;
 use super::event::{ConnId, ConnectFailure, DisconnectReason, Event};
 use super::options::{Priority, Receipt, Reliability, SendOptions};
 use super::reliability::{Delivery, Receiver, Sender};
-use super::stats::ConnStats;
+use super::stats::{ratio, ConnStats, Meter};
 use super::time::Time;
 use super::wire::connected::{
     decode_ping, decode_pong, encode_ping, encode_pong, ConnectionRequest,
@@ -26,6 +31,13 @@ use super::wire::id;
 const PING_SAMPLES: usize = 5;
 /// Messages held on the accepting side between ACCEPTED and NEW_INCOMING_CONNECTION.
 const MAX_EARLY_MESSAGES: usize = 4096;
+/// Priorities in the order `ConnStats` reports them.
+const PRIORITIES: [Priority; 4] = [
+    Priority::Immediate,
+    Priority::High,
+    Priority::Medium,
+    Priority::Low,
+];
 
 /// Where a connection is in its life.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -81,6 +93,28 @@ pub(crate) struct Connection {
     pub(crate) timer_key: Option<Time>,
     /// In the endpoint's to-transmit list.
     pub(crate) dirty: bool,
+    /// Overrides `Config::timeout` for this connection.
+    timeout: Option<Duration>,
+    /// Closed for sending something other than CONNECTION_REQUEST first (§5.6); the
+    /// endpoint may ban the IP.
+    pub(crate) violated_handshake: bool,
+    pings_sent: u64,
+    pongs_received: u64,
+    meter: Meter,
+}
+
+/// What became of one reliability-layer datagram, for the endpoint's drop counters.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum DatagramOutcome {
+    /// Used (possibly only in part: see `BadFrame`), or ignored because the connection
+    /// is closed.
+    Accepted,
+    /// Header flags, length or datagram number unusable: dropped whole.
+    BadHeader,
+    /// A malformed ACK or NAK: dropped whole.
+    BadAckNak,
+    /// A data datagram with a malformed frame: the frames before it were used.
+    BadFrame,
 }
 
 /// What the connection needs from its endpoint while handling input.
@@ -161,7 +195,27 @@ impl Connection {
             early: Vec::new(),
             timer_key: None,
             dirty: false,
+            timeout: None,
+            violated_handshake: false,
+            pings_sent: 0,
+            pongs_received: 0,
+            meter: Meter::new(now),
         }
+    }
+
+    /// Sets this connection's timeout (`None`: the endpoint's `Config::timeout`).
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// The timeout in effect.
+    fn timeout(&self, config: &Config) -> Duration {
+        self.timeout.unwrap_or(config.timeout)
+    }
+
+    /// Dropped because the endpoint banned the remote IP: reported, never notified.
+    pub(crate) fn drop_banned(&mut self, ctx: &mut Ctx<'_>) {
+        self.finish(ctx, DisconnectReason::Banned, ConnectFailure::Cancelled);
     }
 
     /// Largest UDP payload this connection sends.
@@ -177,7 +231,7 @@ impl Connection {
             priority: Priority::Immediate,
             channel: 0,
         };
-        let queued = self.send.queue(now, msg, opts, 0);
+        let queued = self.send.queue_control(now, msg, opts);
         debug_assert!(queued.is_ok(), "control message refused: {queued:?}");
         if reliability.is_reliable() {
             self.last_reliable_send = now;
@@ -218,7 +272,7 @@ impl Connection {
                     Reliability::ReliableOrdered,
                 );
                 self.phase = Phase::Disconnecting;
-                self.close_deadline = Some(now + ctx.config.timeout);
+                self.close_deadline = Some(now + self.timeout(ctx.config));
             }
             Phase::Disconnecting | Phase::CloseAfterAcks | Phase::Closed => {}
             _ => self.finish(
@@ -266,14 +320,19 @@ impl Connection {
         bytes: &[u8],
         ctx: &mut Ctx<'_>,
         ranges: &mut Vec<(u32, u32)>,
-    ) -> Result<(), DecodeError> {
+    ) -> DatagramOutcome {
         if self.phase == Phase::Closed {
-            return Ok(());
+            return DatagramOutcome::Accepted;
         }
-        let kind = datagram::classify(bytes).ok_or(DecodeError::new("datagram header", 0))?;
+        let Some(kind) = datagram::classify(bytes) else {
+            return DatagramOutcome::BadHeader;
+        };
+        let mut outcome = DatagramOutcome::Accepted;
         match kind {
             DatagramKind::Ack | DatagramKind::Nak => {
-                let nak = datagram::decode_ack_nak(bytes, ranges)?;
+                let Ok(nak) = datagram::decode_ack_nak(bytes, ranges) else {
+                    return DatagramOutcome::BadAckNak;
+                };
                 self.last_receive = now;
                 if nak {
                     self.send.on_nak(now, ranges);
@@ -282,7 +341,13 @@ impl Connection {
                 }
             }
             DatagramKind::Data => {
-                self.recv.on_data(now, bytes)?;
+                let bad_before = self.recv.stats().bad_frames;
+                if self.recv.on_data(now, bytes).is_err() {
+                    return DatagramOutcome::BadHeader;
+                }
+                if self.recv.stats().bad_frames != bad_before {
+                    outcome = DatagramOutcome::BadFrame;
+                }
                 self.last_receive = now;
                 while let Some(d) = self.recv.poll_delivery() {
                     self.on_delivery(now, d, ctx);
@@ -294,7 +359,14 @@ impl Connection {
         }
         self.drain_receipts(ctx);
         self.check_closing(ctx);
-        Ok(())
+        self.tick_meter(now);
+        outcome
+    }
+
+    fn tick_meter(&mut self, now: Time) {
+        let (s, r) = (self.send.stats(), self.recv.stats());
+        self.meter
+            .tick(now, [s.bytes_sent, r.bytes_received, s.bytes_resent]);
     }
 
     fn drain_receipts(&mut self, ctx: &mut Ctx<'_>) {
@@ -326,8 +398,12 @@ impl Connection {
             (Phase::UnverifiedSender, Some(id::CONNECTION_REQUEST)) => {
                 self.on_connection_request(now, &d.data, ctx)
             }
-            // 4.081 closes the slot when anything else comes first (PROTOCOL.md §5.6).
-            (Phase::UnverifiedSender, _) => self.phase = Phase::Closed,
+            // 4.081 closes the slot when anything else comes first, and bans the IP for
+            // the timeout (PROTOCOL.md §5.6); the endpoint does the banning.
+            (Phase::UnverifiedSender, _) => {
+                self.violated_handshake = true;
+                self.phase = Phase::Closed;
+            }
             (Phase::RequestedConnection, Some(id::CONNECTION_REQUEST_ACCEPTED)) => {
                 self.on_accepted(now, &d.data, ctx)
             }
@@ -338,7 +414,7 @@ impl Connection {
                     ConnectFailure::InvalidPassword,
                 );
                 self.phase = Phase::CloseAfterAcks;
-                self.close_deadline = Some(now + ctx.config.timeout);
+                self.close_deadline = Some(now + self.timeout(ctx.config));
             }
             (Phase::HandlingConnectionRequest, Some(id::NEW_INCOMING_CONNECTION)) => {
                 self.on_new_incoming(now, &d.data, ctx)
@@ -359,6 +435,7 @@ impl Connection {
             }
             (_, Some(id::CONNECTED_PONG)) => {
                 if let Ok((ping_time, pong_time)) = decode_pong(&d.data) {
+                    self.pongs_received += 1;
                     self.add_ping_sample(now, ping_time, pong_time);
                 }
             }
@@ -370,7 +447,7 @@ impl Connection {
                 };
                 self.report_end(ctx, reason, ConnectFailure::Cancelled);
                 self.phase = Phase::CloseAfterAcks;
-                self.close_deadline = Some(now + ctx.config.timeout);
+                self.close_deadline = Some(now + self.timeout(ctx.config));
             }
             // Handshake repeats and ignored control ids.
             (
@@ -383,15 +460,39 @@ impl Connection {
                 ),
             ) => {}
             (Phase::Connected | Phase::Disconnecting, Some(_)) => {
+                let mut data = d.data;
+                self.rewrite_timestamp(&mut data);
                 ctx.events.push_back(Event::Message {
                     conn: self.id,
-                    data: d.data,
+                    data,
                     channel: d.channel,
                     reliability: d.reliability,
                 });
             }
             _ => {}
         }
+    }
+
+    /// Remote clock minus ours (ms), from the lowest-RTT sample kept (§10.1).
+    fn clock_differential(&self) -> Option<i64> {
+        self.pings
+            .iter()
+            .min_by_key(|p| p.rtt_ms)
+            .map(|p| p.clock_diff_ms)
+    }
+
+    /// ID_TIMESTAMP (§10.4): `1B u64be time ...` gets the time moved onto our clock.
+    fn rewrite_timestamp(&self, data: &mut [u8]) {
+        if data.first() != Some(&id::TIMESTAMP) {
+            return;
+        }
+        let (Some(field), Some(diff)) = (data.get_mut(1..9), self.clock_differential()) else {
+            return;
+        };
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(field);
+        let local = u64::from_be_bytes(raw).wrapping_sub(diff as u64);
+        field.copy_from_slice(&local.to_be_bytes());
     }
 
     fn add_ping_sample(&mut self, now: Time, ping_time: u64, remote_time: u64) {
@@ -424,10 +525,11 @@ impl Connection {
             m.extend_from_slice(&ctx.local_guid.to_be_bytes());
             self.queue_control(now, &m, Reliability::Reliable);
             self.phase = Phase::Disconnecting;
-            self.close_deadline = Some(now + Duration::from_secs(2).min(ctx.config.timeout));
+            self.close_deadline = Some(now + Duration::from_secs(2).min(self.timeout(ctx.config)));
             return;
         }
-        self.remote_guid = req.guid;
+        // The slot stays keyed by REQUEST_2's GUID (the endpoint's GUID table uses it);
+        // a client that names another one in CONNECTION_REQUEST does not change it.
         let internal = internal_addresses(ctx.local_addr);
         let mut m = Vec::with_capacity(200);
         ConnectionRequestAccepted {
@@ -486,6 +588,7 @@ impl Connection {
     }
 
     fn send_ping(&mut self, now: Time, reliability: Reliability) {
+        self.pings_sent += 1;
         let mut m = Vec::with_capacity(9);
         encode_ping(now.as_millis(), &mut m);
         self.queue_control(now, &m, reliability);
@@ -511,6 +614,7 @@ impl Connection {
             return false;
         }
         if self.send.write_datagram(now, buf) {
+            self.tick_meter(now);
             return true;
         }
         self.drain_receipts(ctx);
@@ -527,7 +631,8 @@ impl Connection {
         self.send.handle_timeout(now);
         self.recv.handle_timeout(now);
         self.drain_receipts(ctx);
-        let timeout = ctx.config.timeout;
+        self.tick_meter(now);
+        let timeout = self.timeout(ctx.config);
         match self.phase {
             Phase::RequestedConnection
             | Phase::UnverifiedSender
@@ -572,7 +677,7 @@ impl Connection {
         if self.phase == Phase::Closed {
             return None;
         }
-        let timeout = config.timeout;
+        let timeout = self.timeout(config);
         let mut t = min_opt(self.send.poll_timeout(), self.recv.poll_timeout());
         let own = match self.phase {
             Phase::RequestedConnection
@@ -615,6 +720,7 @@ impl Connection {
     pub(crate) fn stats(&self, now: Time) -> ConnStats {
         let (s, r) = (self.send.stats(), self.recv.stats());
         let rtts = self.pings.iter().map(|p| p.rtt_ms);
+        let [sent_1s, received_1s, resent_1s] = self.meter.last_second(now);
         ConnStats {
             connected_for: now - self.created,
             mtu: self.mtu,
@@ -636,11 +742,21 @@ impl Connection {
             lowest_ping_ms: rtts.clone().min(),
             average_ping_ms: (!self.pings.is_empty())
                 .then(|| rtts.sum::<u64>() / self.pings.len() as u64),
-            clock_differential_ms: self
-                .pings
-                .iter()
-                .min_by_key(|p| p.rtt_ms)
-                .map(|p| p.clock_diff_ms),
+            clock_differential_ms: self.clock_differential(),
+            pings_sent: self.pings_sent,
+            pongs_received: self.pongs_received,
+            messages_in_send_buffer: PRIORITIES.map(|p| self.send.queued(p).0),
+            bytes_in_send_buffer: PRIORITIES.map(|p| self.send.queued(p).1),
+            messages_in_resend_buffer: self.send.unacked_frames(),
+            bytes_in_resend_buffer: self.send.unacked_bytes(),
+            congestion_window: self.send.window(),
+            congestion_limited: PRIORITIES.iter().any(|&p| self.send.queued(p).0 > 0)
+                && self.send.unacked_bytes() >= self.send.window(),
+            bytes_sent_last_second: sent_1s,
+            bytes_received_last_second: received_1s,
+            bytes_resent_last_second: resent_1s,
+            packet_loss_last_second: ratio(resent_1s, sent_1s),
+            packet_loss_total: ratio(s.bytes_resent, s.bytes_sent),
         }
     }
 }

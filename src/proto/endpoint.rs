@@ -1,15 +1,18 @@
 //! The endpoint: classifies incoming datagrams (PROTOCOL.md §1.5), answers offline
 //! messages (§4), runs outgoing connection attempts with MTU probing (§5.2–5.5), and
 //! owns the connection table, its timers and the queue of connections with something to
-//! send. Everything per connection lives in `connection.rs`.
+//! send. Everything per connection lives in `connection.rs`; the ban list and per-IP
+//! tables in `access.rs`, enforced by `endpoint/gate.rs`; the application's management
+//! calls (bans, lookups, per-connection timeouts, advertising) in `endpoint/manage.rs`.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::Hasher;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::config::{Config, MAX_MTU, MAX_OFFLINE_DATA, MIN_MTU, UDP_HEADER_SIZE};
-use super::connection::{Connection, Ctx, Phase};
+use super::access::{BanList, RecentIps};
+use super::config::{Config, ConnectOptions, MAX_MTU, MAX_OFFLINE_DATA, MIN_MTU, UDP_HEADER_SIZE};
+use super::connection::{Connection, Ctx, DatagramOutcome, Phase};
 use super::error::{ConnectError, SendError};
 use super::event::{ConnId, ConnectFailure, Event};
 use super::options::{Receipt, SendOptions};
@@ -18,6 +21,9 @@ use super::stats::{ConnStats, EndpointStats};
 use super::time::Time;
 use super::wire::id;
 use super::wire::offline::{self, Offline};
+
+mod gate;
+mod manage;
 
 /// A datagram to send: the bytes are in the buffer passed to `poll_transmit`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,6 +35,9 @@ pub struct Transmit {
 /// Offline replies waiting to be sent; beyond this, new ones are dropped (a flood of
 /// pings must not grow memory).
 const MAX_OFFLINE_QUEUE: usize = 1024;
+/// Pongs and advertisements (which anyone can make us report) are dropped while this
+/// many events wait to be polled, so a flood cannot grow the event queue.
+const MAX_PENDING_OFFLINE_EVENTS: usize = 4096;
 /// Cookies are valid for the epoch they were made in and the one after.
 const COOKIE_EPOCH: Duration = Duration::from_secs(30);
 /// Smallest step between a connection's timer runs.
@@ -44,6 +53,11 @@ struct Attempt {
     sent: u32,
     next_probe: Time,
     timer_key: Option<Time>,
+    /// Probe count and spacing of this attempt (`ConnectOptions` or the config).
+    attempts: u32,
+    interval: Duration,
+    /// Timeout the connection will have (`None`: the config's).
+    timeout: Option<Duration>,
 }
 
 /// A RakNet peer's protocol state: client, server or both.
@@ -72,6 +86,11 @@ pub struct Endpoint {
     ranges: Vec<(u32, u32)>,
     spare: Vec<Vec<u8>>,
     due_scratch: Vec<ConnId>,
+    bans: BanList,
+    /// IPs that took a connection slot within the last 100 ms (frequency limit).
+    recent_slots: RecentIps,
+    /// IPs sent ID_CONNECTION_BANNED within the last 100 ms.
+    banned_replies: RecentIps,
 }
 
 impl Endpoint {
@@ -103,6 +122,9 @@ impl Endpoint {
             ranges: Vec::new(),
             spare: Vec::new(),
             due_scratch: Vec::new(),
+            bans: BanList::default(),
+            recent_slots: RecentIps::default(),
+            banned_replies: RecentIps::default(),
         }
     }
 
@@ -146,6 +168,19 @@ impl Endpoint {
         addr: SocketAddr,
         password: &[u8],
     ) -> Result<(), ConnectError> {
+        self.connect_with(now, id, addr, password, ConnectOptions::default())
+    }
+
+    /// As `connect`, with this attempt's probe count, probe spacing and connection
+    /// timeout taken from `opts` where set. Cancel it with `close`.
+    pub fn connect_with(
+        &mut self,
+        now: Time,
+        id: ConnId,
+        addr: SocketAddr,
+        password: &[u8],
+        opts: ConnectOptions,
+    ) -> Result<(), ConnectError> {
         if id.0 == 0
             || id.is_incoming()
             || self.conns.contains_key(&id)
@@ -166,6 +201,9 @@ impl Endpoint {
             sent: 0,
             next_probe: now,
             timer_key: None,
+            attempts: opts.attempts.unwrap_or(self.config.connect_attempts),
+            interval: opts.interval.unwrap_or(self.config.connect_interval),
+            timeout: opts.timeout,
         };
         self.attempts.insert(id, attempt);
         self.by_addr.insert(addr, id);
@@ -179,7 +217,7 @@ impl Endpoint {
             return;
         };
         if now >= a.next_probe {
-            let total = self.config.connect_attempts.max(1) + 1;
+            let total = a.attempts.max(1).saturating_add(1);
             if a.sent >= total {
                 let (addr, conn) = (a.addr, a.id);
                 self.remove_attempt(id);
@@ -196,11 +234,12 @@ impl Endpoint {
                 &self.config.mtu_probes[..]
             };
             // 4.081 spends a third of the attempts on each size (PROTOCOL.md §5.2).
-            let per_size = (self.config.connect_attempts / probes.len() as u32).max(1);
+            let per_size = (a.attempts / probes.len() as u32).max(1);
             let idx = ((a.sent / per_size) as usize).min(probes.len() - 1);
             let mtu = probes[idx].clamp(UDP_HEADER_SIZE + 25, MAX_MTU);
             a.sent += 1;
-            a.next_probe = now + self.config.connect_interval;
+            // A zero interval would make the driver spin; 1 ms is the timer step anyway.
+            a.next_probe = now + a.interval.max(MIN_TIMER_STEP);
             let mut buf = self.spare.pop().unwrap_or_default();
             buf.clear();
             Offline::OpenConnectionRequest1 {
@@ -321,6 +360,7 @@ impl Endpoint {
             self.offline_out.push_back((to, buf));
         } else {
             self.stats.offline_dropped += 1;
+            self.stats.dropped.offline_queue_full += 1;
         }
     }
 
@@ -328,22 +368,29 @@ impl Endpoint {
     pub fn handle_datagram(&mut self, now: Time, from: SocketAddr, bytes: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
-        // Offline first, even from a connected address (PROTOCOL.md §1.5).
+        // Banned sources first, whatever they sent (PROTOCOL.md §1.5 step 1).
+        if !self.bans.is_empty() && self.bans.matches(now, from.ip()) {
+            return self.answer_banned(now, from, bytes.len());
+        }
+        // Offline next, even from a connected address (§1.5 step 2).
         match offline::decode(bytes) {
-            Some(Ok(msg)) => return self.handle_offline(now, from, msg),
+            Some(Ok(msg)) => return self.handle_offline(now, from, bytes.len(), msg),
             Some(Err(_)) => {
                 self.stats.malformed_datagrams += 1;
+                self.stats.dropped.bad_offline += 1;
                 return;
             }
             None => {}
         }
         let Some(&id) = self.by_addr.get(&from) else {
             self.stats.unknown_source_datagrams += 1;
+            self.stats.dropped.unknown_source += 1;
             return;
         };
         let Some(c) = self.conns.get_mut(&id) else {
             // An attempt still probing: connected-mode data cannot be for it.
             self.stats.unknown_source_datagrams += 1;
+            self.stats.dropped.unknown_source += 1;
             return;
         };
         let mut ctx = Ctx {
@@ -352,12 +399,29 @@ impl Endpoint {
             local_addr: self.local_addr,
             events: &mut self.events,
         };
-        if c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges)
-            .is_err()
-        {
+        let outcome = c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges);
+        let violated = c.violated_handshake;
+        let counter = match outcome {
+            DatagramOutcome::Accepted => None,
+            DatagramOutcome::BadHeader => Some(&mut self.stats.dropped.bad_datagram_header),
+            DatagramOutcome::BadAckNak => Some(&mut self.stats.dropped.bad_ack_nak),
+            DatagramOutcome::BadFrame => Some(&mut self.stats.dropped.bad_frame),
+        };
+        if let Some(n) = counter {
+            *n += 1;
             self.stats.malformed_datagrams += 1;
         }
+        if violated {
+            self.ban_violator(now, from);
+        }
         self.touch(id);
+    }
+
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        buf.clear();
+        if self.spare.len() < 64 {
+            self.spare.push(buf);
+        }
     }
 
     /// After any input to a connection: queue it for transmission and drop it if closed.
@@ -431,7 +495,7 @@ impl Endpoint {
         h.finish() as u32
     }
 
-    fn handle_offline(&mut self, now: Time, from: SocketAddr, msg: Offline<'_>) {
+    fn handle_offline(&mut self, now: Time, from: SocketAddr, received: usize, msg: Offline<'_>) {
         match msg {
             Offline::UnconnectedPing {
                 open_connections_only,
@@ -453,7 +517,7 @@ impl Endpoint {
             }
             Offline::UnconnectedPong { time, guid, data } => {
                 let rtt = Duration::from_millis(now.as_millis().saturating_sub(time));
-                self.events.push_back(Event::Pong {
+                self.push_offline_event(Event::Pong {
                     addr: from,
                     guid,
                     rtt,
@@ -481,8 +545,10 @@ impl Endpoint {
                 }
                 // Never answer with more bytes than the request had (amplification <= 1);
                 // real probes are hundreds of bytes long.
-                if buf.len() > usize::from(mtu.saturating_sub(UDP_HEADER_SIZE)) {
+                if buf.len() > received {
                     self.stats.offline_dropped += 1;
+                    self.stats.dropped.amplification += 1;
+                    self.recycle(buf);
                     return;
                 }
                 self.queue_offline(from, buf);
@@ -518,21 +584,38 @@ impl Endpoint {
                     server_version: protocol,
                 },
             ),
-            Offline::OutOfBand { .. } => {}
+            Offline::OutOfBand { guid, payload } => match payload.split_first() {
+                Some((&id::ADVERTISE_SYSTEM, data)) => self.push_offline_event(Event::Advertise {
+                    addr: from,
+                    guid,
+                    data: data.to_vec(),
+                }),
+                _ => self.stats.dropped.out_of_band_ignored += 1,
+            },
+        }
+    }
+
+    /// Reports an event caused by an unconnected sender, unless too many events wait.
+    fn push_offline_event(&mut self, e: Event) {
+        if self.events.len() < MAX_PENDING_OFFLINE_EVENTS {
+            self.events.push_back(e);
+        } else {
+            self.stats.dropped.event_queue_full += 1;
         }
     }
 
     fn fail_attempt(&mut self, from: SocketAddr, reason: ConnectFailure) {
-        let Some(&id) = self.by_addr.get(&from) else {
-            return;
-        };
-        if self.attempts.contains_key(&id) {
-            self.remove_attempt(id);
-            self.events.push_back(Event::ConnectFailed {
-                conn: id,
-                addr: from,
-                reason,
-            });
+        let id = self.by_addr.get(&from).copied();
+        match id {
+            Some(id) if self.attempts.contains_key(&id) => {
+                self.remove_attempt(id);
+                self.events.push_back(Event::ConnectFailed {
+                    conn: id,
+                    addr: from,
+                    reason,
+                });
+            }
+            _ => self.stats.dropped.unsolicited += 1,
         }
     }
 
@@ -549,6 +632,7 @@ impl Endpoint {
                 .is_some_and(|c| c == self.cookie(now, from, 0) || c == self.cookie(now, from, 1));
             if !ok {
                 self.stats.offline_dropped += 1;
+                self.stats.dropped.bad_cookie += 1;
                 return;
             }
         }
@@ -585,6 +669,9 @@ impl Endpoint {
         if self.incoming_count >= self.config.max_incoming {
             return self.reject(from, id::NO_FREE_INCOMING_CONNECTIONS);
         }
+        if !self.may_take_slot(now, from) {
+            return self.reject(from, id::IP_RECENTLY_CONNECTED);
+        }
         let id = ConnId(ConnId::INCOMING_BIT | self.next_incoming);
         self.next_incoming += 1;
         let conn = Connection::new_incoming(now, id, from, guid, mtu, &self.config);
@@ -615,10 +702,12 @@ impl Endpoint {
         has_key: bool,
         mtu: u16,
     ) {
-        let Some(&id) = self.by_addr.get(&from) else {
-            return;
-        };
-        if !self.attempts.contains_key(&id) {
+        let ours = self
+            .by_addr
+            .get(&from)
+            .is_some_and(|id| self.attempts.contains_key(id));
+        if !ours {
+            self.stats.dropped.unsolicited += 1;
             return;
         }
         if has_key {
@@ -639,20 +728,23 @@ impl Endpoint {
     }
 
     fn on_reply_2(&mut self, now: Time, from: SocketAddr, guid: u64, mtu: u16, security: bool) {
-        let Some(&id) = self.by_addr.get(&from) else {
-            return;
-        };
-        let Some(a) = self.attempts.get(&id) else {
+        let Some((id, a)) = self
+            .by_addr
+            .get(&from)
+            .and_then(|id| self.attempts.get(id).map(|a| (*id, a)))
+        else {
+            self.stats.dropped.unsolicited += 1;
             return;
         };
         if security {
             return self.fail_attempt(from, ConnectFailure::SecurityMismatch);
         }
-        let password = a.password.clone();
+        let (password, timeout) = (a.password.clone(), a.timeout);
         self.remove_attempt(id);
         let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
-        let conn =
+        let mut conn =
             Connection::new_outgoing(now, id, from, guid, mtu, &self.config, self.guid, &password);
+        conn.set_timeout(timeout);
         self.conns.insert(id, conn);
         self.by_addr.insert(from, id);
         self.by_guid.entry(guid).or_insert(id);
@@ -743,7 +835,11 @@ impl Endpoint {
 
     /// Next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        if let Some(Event::Connected { .. }) = e {
+            self.stats.connections_opened += 1;
+        }
+        e
     }
 
     /// Earliest deadline at which `handle_timeout` has work; `Some(Time::ZERO)` when

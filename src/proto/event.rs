@@ -59,6 +59,9 @@ pub enum DisconnectReason {
     TimedOut,
     /// The remote system broke the protocol badly enough that we dropped it.
     ProtocolError,
+    /// We banned the remote system's IP (`Endpoint::add_ban`); the connection was dropped
+    /// without notifying it (its datagrams now get ID_CONNECTION_BANNED).
+    Banned,
 }
 
 /// One thing that happened, for the application.
@@ -124,6 +127,18 @@ pub enum Event {
         /// Round trip of this ping.
         rtt: Duration,
         /// The responder's offline data.
+        data: Vec<u8>,
+    },
+    /// An ADVERTISE_SYSTEM arrived (RakNet's ID_ADVERTISE_SYSTEM, sent by
+    /// `Endpoint::advertise`; PROTOCOL.md §4.3). Any address may send one, connected or
+    /// not. Other out-of-band payloads (NAT and Router2 plugin traffic) are not reported:
+    /// they are dropped and counted in `EndpointStats::dropped.out_of_band_ignored`.
+    Advertise {
+        /// Who sent it.
+        addr: SocketAddr,
+        /// The sender's GUID.
+        guid: u64,
+        /// The advertised data, without the 1D id byte (0 to 398 bytes).
         data: Vec<u8>,
     },
 }

@@ -5,6 +5,7 @@
 //! pulls datagrams, events and the next deadline out (see the crate docs for the loop).
 #![forbid(unsafe_code)]
 
+mod access;
 pub mod config;
 mod congestion;
 mod connection;
@@ -21,10 +22,11 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Config, ReliabilityConfig};
+pub use access::BanError;
+pub use config::{Config, ConnectOptions, ReliabilityConfig};
 pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};
 pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};
 pub use options::{Priority, Receipt, Reliability, SendOptions, ORDERING_CHANNELS};
-pub use stats::{ConnStats, EndpointStats};
+pub use stats::{ConnStats, DropCounters, EndpointStats};
 pub use time::Time;

@@ -263,6 +263,14 @@ impl Ordering {
         }
     }
 
+    /// Test hook (`Receiver::start_numbers_at`): every channel expects `oi` next.
+    #[cfg(test)]
+    pub(crate) fn start_at(&mut self, oi: u32) {
+        for ch in &mut self.channels {
+            ch.ordered_read = oi & seq::MASK;
+        }
+    }
+
     /// Messages waiting on `channel`.
     #[cfg(test)]
     pub(crate) fn queued(&self, channel: u8) -> usize {

@@ -563,6 +563,17 @@ impl Receiver {
     }
 }
 
+/// Test hook for the 24-bit wrap, the receiving twin of `Sender::start_numbers_at`: a
+/// fresh receiver expecting these datagram, message and ordering numbers next.
+#[cfg(test)]
+impl Receiver {
+    pub(crate) fn start_numbers_at(&mut self, datagram: u32, message: u32, ordering: u32) {
+        self.expected = datagram & seq::MASK;
+        self.messages.base = message & seq::MASK;
+        self.ordering.start_at(ordering);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::ordering;

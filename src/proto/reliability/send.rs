@@ -238,6 +238,22 @@ impl Sender {
         }
     }
 
+    /// Queues one of the connection's own control messages (ping, pong, disconnection
+    /// notice) as `queue` does, but never refuses it for a full send buffer: the cap
+    /// bounds application data, and the protocol must still be able to answer and say
+    /// goodbye when the application has filled it. Control messages are a few bytes each.
+    pub(crate) fn queue_control(
+        &mut self,
+        now: Time,
+        data: &[u8],
+        opts: SendOptions,
+    ) -> Result<(), SendError> {
+        let cap = std::mem::replace(&mut self.max_buffer, usize::MAX);
+        let queued = self.queue(now, data, opts, 0);
+        self.max_buffer = cap;
+        queued
+    }
+
     /// Queues a message (splitting it if it does not fit one datagram). `receipt` is the
     /// serial reported for receipt kinds (0 = none). Fails, queuing nothing, on an invalid
     /// channel, an empty or too large message, or a full send buffer.
@@ -749,6 +765,19 @@ impl Sender {
     }
 }
 
+/// Test hook for the 24-bit wrap (attack and wraparound tests): a fresh sender whose
+/// datagram numbers, reliable message numbers and every channel's ordering index start
+/// at the given values instead of 0, so a long transfer crosses 2^24 in a test.
+#[cfg(test)]
+impl Sender {
+    pub(crate) fn start_numbers_at(&mut self, datagram: u32, message: u32, ordering: u32) {
+        debug_assert!(self.is_idle(), "only a fresh sender can be renumbered");
+        self.next_datagram = datagram & seq::MASK;
+        self.flight = Flight::starting_at(message);
+        self.ordered_write = [ordering & seq::MASK; ORDERING_CHANNELS as usize];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1240,6 +1269,27 @@ mod tests {
         assert_eq!(s.buffered_bytes(), 0);
         s.queue(Time::ZERO, &[0; 1000], r, 0).unwrap();
         assert_eq!(s.stats().messages_queued, 3);
+    }
+
+    #[test]
+    fn control_messages_pass_a_full_buffer() {
+        let cfg = ReliabilityConfig {
+            max_send_buffer_bytes: 100,
+            ..ReliabilityConfig::default()
+        };
+        let mut s = sender_with(&cfg);
+        let r = opts(Reliability::Reliable);
+        s.queue(Time::ZERO, &[0; 100], r, 0).unwrap();
+        assert_eq!(
+            s.queue(Time::ZERO, &[0; 1], r, 0),
+            Err(SendError::BufferFull)
+        );
+        s.queue_control(Time::ZERO, &[0x15], r).unwrap();
+        assert_eq!(s.buffered_bytes(), 101);
+        assert_eq!(
+            s.queue(Time::ZERO, &[0; 1], r, 0),
+            Err(SendError::BufferFull)
+        );
     }
 
     #[test]

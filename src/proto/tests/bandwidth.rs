@@ -31,7 +31,10 @@ fn transfer_seconds(limit: u64, bytes: usize) -> f64 {
 fn outgoing_bandwidth_limit_paces_new_data() {
     // 1 MB at 200 kB/s takes about 5 s; unlimited it takes a fraction of a second.
     let limited = transfer_seconds(200_000, 1_000_000);
-    assert!((4.5..6.0).contains(&limited), "limited transfer took {limited:.2} s");
+    assert!(
+        (4.5..6.0).contains(&limited),
+        "limited transfer took {limited:.2} s"
+    );
     let free = transfer_seconds(0, 1_000_000);
     assert!(free < 1.0, "unlimited transfer took {free:.2} s");
 }

@@ -1,6 +1,11 @@
 //! Scenario tests of the sans-IO core on the simulated network (`sim.rs`).
 
+mod access;
 mod bandwidth;
+mod manage;
 mod replay;
+mod scale;
 mod scenarios;
 pub(crate) mod sim;
+mod stats;
+mod time_sync;

@@ -76,6 +76,21 @@ struct Node {
     addr: SocketAddr,
     ep: Endpoint,
     events: Vec<Event>,
+    /// This node's clock runs this far ahead of the network's.
+    clock_offset: Duration,
+}
+
+impl Node {
+    /// The node's own view of `net_now`.
+    fn local(&self, net_now: Time) -> Time {
+        net_now + self.clock_offset
+    }
+
+    /// A deadline of the node's, on the network's clock.
+    fn to_net(&self, local: Time) -> Time {
+        let off = u64::try_from(self.clock_offset.as_micros()).unwrap_or(u64::MAX);
+        Time::from_micros(local.as_micros().saturating_sub(off))
+    }
 }
 
 /// The simulated network.
@@ -134,18 +149,37 @@ impl Net {
         self.links.insert((from, to), link);
     }
 
-    /// Adds an endpoint at 10.0.0.<n>:19132 with `config` (seeded from the net's seed).
-    pub(crate) fn add(&mut self, mut config: Config) -> usize {
+    /// Adds an endpoint at 10.0.0.<n>:19132 with `config` (seeded from the net's seed);
+    /// past 255 nodes the count carries into the third and second octets.
+    pub(crate) fn add(&mut self, config: Config) -> usize {
+        let n = self.nodes.len() as u32 + 1;
+        let addr = SocketAddr::from(([10, (n >> 16) as u8, (n >> 8) as u8, n as u8], 19132));
+        self.add_at(config, addr)
+    }
+
+    /// Adds an endpoint at a chosen address (several may share an IP on distinct ports).
+    pub(crate) fn add_at(&mut self, mut config: Config, addr: SocketAddr) -> usize {
         let i = self.nodes.len();
         config.seed = self.seed.wrapping_mul(31).wrapping_add(i as u64 + 1);
-        let addr: SocketAddr = format!("10.0.0.{}:19132", i + 1).parse().unwrap();
         self.nodes.push(Node {
             addr,
             ep: Endpoint::new(config, addr),
             events: Vec::new(),
+            clock_offset: Duration::ZERO,
         });
         self.sent.push(0);
         i
+    }
+
+    /// Makes node `n`'s clock run `ahead` ahead of the network's: every `now` it is
+    /// given (datagrams, timers, commands through `Net`) is shifted by that much.
+    pub(crate) fn set_clock_offset(&mut self, n: usize, ahead: Duration) {
+        self.nodes[n].clock_offset = ahead;
+    }
+
+    /// Node `n`'s clock now (the network's, plus its offset).
+    pub(crate) fn now_of(&self, n: usize) -> Time {
+        self.nodes[n].local(self.now)
     }
 
     pub(crate) fn addr(&self, n: usize) -> SocketAddr {
@@ -154,6 +188,11 @@ impl Net {
 
     pub(crate) fn ep(&mut self, n: usize) -> &mut Endpoint {
         &mut self.nodes[n].ep
+    }
+
+    /// Read-only access, for `run_until` conditions.
+    pub(crate) fn ep_ref(&self, n: usize) -> &Endpoint {
+        &self.nodes[n].ep
     }
 
     /// Events collected so far at node `n`.
@@ -172,7 +211,7 @@ impl Net {
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
         let to = self.nodes[server].addr;
-        let now = self.now;
+        let now = self.now_of(client);
         self.nodes[client]
             .ep
             .connect(now, id, to, password)
@@ -214,7 +253,7 @@ impl Net {
     }
 
     pub(crate) fn send(&mut self, n: usize, conn: ConnId, data: &[u8], opts: SendOptions) {
-        let now = self.now;
+        let now = self.now_of(n);
         self.nodes[n]
             .ep
             .send(now, conn, data, opts)
@@ -241,7 +280,7 @@ impl Net {
     /// Lets every endpoint transmit and collects its events.
     fn flush(&mut self) {
         for i in 0..self.nodes.len() {
-            let now = self.now;
+            let now = self.now_of(i);
             if self.nodes[i].ep.poll_timeout().is_some_and(|t| t <= now) {
                 self.nodes[i].ep.handle_timeout(now);
             }
@@ -321,7 +360,11 @@ impl Net {
                 return Ok(());
             }
             let next_arrival = self.in_flight.peek().map(|Reverse(x)| x.0);
-            let next_timer = self.nodes.iter().filter_map(|n| n.ep.poll_timeout()).min();
+            let next_timer = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.ep.poll_timeout().map(|t| n.to_net(t)))
+                .min();
             let next = match (next_arrival, next_timer) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) => a,
@@ -347,7 +390,7 @@ impl Net {
                     break;
                 }
                 let Reverse((_, _, to, from, bytes)) = self.in_flight.pop().unwrap();
-                let now = self.now;
+                let now = self.now_of(to);
                 self.nodes[to].ep.handle_datagram(now, from, &bytes);
             }
         }
