@@ -5,11 +5,13 @@
  *
  *   rak_client --host H --port P [--protocol V] [--count N] [--size S]
  *              [--reliability NAME] [--channel C] [--password PW] [--expect-echo]
- *              [--timeout-ms T]
+ *              [--timeout-ms T] [--sim-loss PCT] [--sim-latency-ms MS]
+ *              [--sim-jitter-ms MS] [--sim-dup PCT] [--sim-reorder PCT]
  *
  * Message i is: byte 134 (ID_USER_PACKET_ENUM), i as 4 bytes big-endian, then bytes
  * (i + k) & 0xff up to S bytes. Exit status 0 only if everything expected happened.
- * Unreliable kinds may lose echoes: losses are reported, not failures.
+ * Unreliable kinds may lose echoes: losses are reported, not failures. The --sim-*
+ * options turn on the library's network simulator for both directions of the client.
  */
 #include "common.h"
 
@@ -160,6 +162,7 @@ static void usage(void)
             "usage: rak_client --host H --port P [--protocol V] [--count N] [--size S]\n"
             "                  [--reliability NAME] [--channel C] [--password PW]\n"
             "                  [--expect-echo] [--timeout-ms T]\n"
+            "                  " EX_SIM_USAGE "\n"
             "reliability names: unreliable, unreliable_sequenced, reliable, reliable_ordered,\n"
             "  reliable_sequenced, unreliable_with_ack_receipt, reliable_with_ack_receipt,\n"
             "  reliable_ordered_with_ack_receipt\n");
@@ -174,6 +177,7 @@ int main(int argc, char **argv)
     unsigned long long protocol = 6, count = 10, size = 64, channel = 0, timeout_ms = 10000;
     uint32_t reliability = RAK_RELIABILITY_RELIABLE_ORDERED;
     bool expect_echo = false;
+    struct ex_sim sim = {0};
 
     ex_line_buffered();
     ex_check_abi(prog);
@@ -203,6 +207,8 @@ int main(int argc, char **argv)
             expect_echo = true;
         } else if (!strcmp(a, "--timeout-ms")) {
             timeout_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, UINT32_MAX);
+        } else if (ex_parse_sim(prog, argc, argv, &i, &sim)) {
+            /* handled */
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage();
         } else {
@@ -217,6 +223,7 @@ int main(int argc, char **argv)
     rak_config *config = NULL;
     ex_check(prog, "rak_config_create", rak_config_create(&config));
     ex_check(prog, "--protocol", rak_config_set_protocol_version(config, (uint32_t)protocol));
+    ex_apply_sim(prog, config, &sim);
     rak_peer *peer = NULL;
     rak_result r = rak_peer_create(config, &peer);
     rak_config_destroy(config);
@@ -290,7 +297,10 @@ int main(int argc, char **argv)
     if (!s.disconnected) {
         r = rak_peer_close(peer, s.conn, true);
         if (r == RAK_RESULT_OK) {
-            uint64_t close_deadline = ex_now_ms() + 3000;
+            /* The notice is resent until acknowledged; if the remote side already left
+             * when an acknowledgement got lost, the library ends the connection at its
+             * timeout (10 s by default). Nothing waits that long on a healthy link. */
+            uint64_t close_deadline = ex_now_ms() + 12000;
             while (!s.disconnected && ex_now_ms() < close_deadline) {
                 pump(&s, 50);
             }
@@ -303,6 +313,7 @@ int main(int argc, char **argv)
         }
     }
 
+    ex_print_sim(peer, &sim);
     free(buf);
     free(s.seen);
     rak_peer_destroy(peer);

@@ -149,4 +149,73 @@ static inline void ex_check(const char *prog, const char *what, rak_result r)
     }
 }
 
+/* The built-in network simulator, from the --sim-* options; applied to both directions. */
+struct ex_sim {
+    rak_sim_options opts;
+    bool on;
+};
+
+#define EX_SIM_USAGE                                                                         \
+    "[--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]\n"                          \
+    "                  [--sim-dup PCT] [--sim-reorder PCT]"
+
+/* Parses a percentage in [0, 100] (fractions allowed) or exits. */
+static inline double ex_parse_pct(const char *prog, const char *opt, const char *text)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !(v >= 0.0 && v <= 100.0)) {
+        ex_die(prog, "%s: expected a percentage from 0 to 100, got '%s'", opt, text);
+    }
+    return v;
+}
+
+/* If argv[*i] is a --sim-* option, consumes it and its value and returns true. */
+static inline bool ex_parse_sim(const char *prog, int argc, char **argv, int *i,
+                                struct ex_sim *sim)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--sim-loss")) {
+        sim->opts.loss_pct = ex_parse_pct(prog, a, ex_value(prog, argc, argv, i));
+    } else if (!strcmp(a, "--sim-dup")) {
+        sim->opts.duplicate_pct = ex_parse_pct(prog, a, ex_value(prog, argc, argv, i));
+    } else if (!strcmp(a, "--sim-reorder")) {
+        sim->opts.reorder_pct = ex_parse_pct(prog, a, ex_value(prog, argc, argv, i));
+    } else if (!strcmp(a, "--sim-latency-ms")) {
+        sim->opts.latency_ms =
+            (uint32_t)ex_parse_uint(prog, a, ex_value(prog, argc, argv, i), 0, RAK_MAX_SIM_DELAY_MS);
+    } else if (!strcmp(a, "--sim-jitter-ms")) {
+        sim->opts.jitter_ms =
+            (uint32_t)ex_parse_uint(prog, a, ex_value(prog, argc, argv, i), 0, RAK_MAX_SIM_DELAY_MS);
+    } else {
+        return false;
+    }
+    sim->on = true;
+    return true;
+}
+
+/* Sets the simulator options on both directions of the config's peer. */
+static inline void ex_apply_sim(const char *prog, rak_config *config, const struct ex_sim *sim)
+{
+    if (sim->on) {
+        ex_check(prog, "--sim-*",
+                 rak_config_set_simulator(config, RAK_SIM_DIRECTION_BOTH, &sim->opts));
+    }
+}
+
+/* Prints what the simulator did, one line, if it was on. */
+static inline void ex_print_sim(rak_peer *peer, const struct ex_sim *sim)
+{
+    rak_runtime_stats st;
+    if (!sim->on || rak_peer_runtime_stats(peer, &st, sizeof st) != RAK_RESULT_OK) {
+        return;
+    }
+    printf("simulator out: %" PRIu64 " datagrams, %" PRIu64 " lost, %" PRIu64
+           " duplicated, %" PRIu64 " reordered; in: %" PRIu64 " datagrams, %" PRIu64
+           " lost, %" PRIu64 " duplicated, %" PRIu64 " reordered\n",
+           st.sim_out_submitted, st.sim_out_lost, st.sim_out_duplicated, st.sim_out_reordered,
+           st.sim_in_submitted, st.sim_in_lost, st.sim_in_duplicated, st.sim_in_reordered);
+}
+
 #endif

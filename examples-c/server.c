@@ -4,9 +4,12 @@
  *
  *   rak_server --port P [--host H] [--protocol V] [--max-connections N]
  *              [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]
+ *              [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]
+ *              [--sim-dup PCT] [--sim-reorder PCT]
  *
  * The first line is "listening port=P guid=G" (P is the bound port, useful with
- * --port 0). SIGINT / SIGTERM shut the server down cleanly.
+ * --port 0). SIGINT / SIGTERM shut the server down cleanly. The --sim-* options turn on
+ * the library's network simulator for both directions of the server's traffic.
  */
 #include "common.h"
 
@@ -76,7 +79,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: rak_server --port P [--host H] [--protocol V] [--max-connections N]\n"
-            "                  [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]\n");
+            "                  [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]\n"
+            "                  " EX_SIM_USAGE "\n");
     exit(2);
 }
 
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
     long port = -1;
     unsigned long long protocol = 6, max_conn = 32, quit_after_ms = 0;
     bool echo = false;
+    struct ex_sim sim = {0};
 
     ex_line_buffered();
     ex_check_abi(prog);
@@ -109,6 +114,8 @@ int main(int argc, char **argv)
             echo = true;
         } else if (!strcmp(a, "--quit-after-ms")) {
             quit_after_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, UINT32_MAX);
+        } else if (ex_parse_sim(prog, argc, argv, &i, &sim)) {
+            /* handled */
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage();
         } else {
@@ -130,6 +137,7 @@ int main(int argc, char **argv)
              rak_config_set_password(config, (const uint8_t *)password, strlen(password)));
     ex_check(prog, "--offline-data",
              rak_config_set_offline_data(config, (const uint8_t *)offline, strlen(offline)));
+    ex_apply_sim(prog, config, &sim);
     rak_peer *peer = NULL;
     rak_result r = rak_peer_create(config, &peer);
     rak_config_destroy(config);
@@ -205,6 +213,7 @@ int main(int argc, char **argv)
         queue_flush(peer, &pending);
     }
 
+    ex_print_sim(peer, &sim);
     printf("shutting down\n");
     for (size_t i = 0; i < pending.len; i++) {
         rak_message_release(pending.jobs[(pending.head + i) % pending.cap].message);

@@ -78,9 +78,19 @@
 #define RAK_MAX_QUEUE_CAPACITY (1 << 24)
 
 /**
+ * Largest send buffer `rak_config_set_send_buffer_limit()` accepts, in bytes (1 GiB).
+ */
+#define RAK_MAX_SEND_BUFFER_BYTES (1 << 30)
+
+/**
  * Number of ordering channels: `channel` is 0 to `RAK_CHANNELS - 1`.
  */
 #define RAK_CHANNELS 32
+
+/**
+ * Largest `latency_ms` and `jitter_ms` of `rak_sim_options`.
+ */
+#define RAK_MAX_SIM_DELAY_MS 10000
 
 /**
  * How long `rak_peer_destroy()` waits for queued reliable data to be acknowledged.
@@ -240,6 +250,11 @@ enum rak_event_kind
      * or RAK_RESULT_INTERNAL; destroy the peer.
      */
     RAK_EVENT_KIND_FATAL = 8,
+    /**
+     * An ADVERTISE_SYSTEM arrived from `address` (connected or not): the sender's
+     * `guid`, and its data in `message` (without the 0x1D id byte; release it!).
+     */
+    RAK_EVENT_KIND_ADVERTISE = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -274,7 +289,8 @@ enum rak_reason
      */
     RAK_REASON_SERVER_FULL = 3,
     /**
-     * Our address is banned there.
+     * CONNECT_FAILED: our address is banned there. DISCONNECTED: we banned the remote
+     * system's address and dropped the connection.
      */
     RAK_REASON_BANNED = 4,
     /**
@@ -406,6 +422,36 @@ typedef uint32_t rak_priority;
 #endif // __cplusplus
 
 /**
+ * Which datagrams a simulator setting applies to. Used as the `uint32_t direction` of
+ * `rak_config_set_simulator()` and `rak_peer_set_simulator()`.
+ */
+enum rak_sim_direction
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Datagrams this peer sends.
+     */
+    RAK_SIM_DIRECTION_OUTGOING = 1,
+    /**
+     * Datagrams this peer receives.
+     */
+    RAK_SIM_DIRECTION_INCOMING = 2,
+    /**
+     * Both: each direction gets the same settings (and its own random choices).
+     */
+    RAK_SIM_DIRECTION_BOTH = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rak_sim_direction rak_sim_direction;
+#else
+typedef uint32_t rak_sim_direction;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Settings for `rak_peer_create()`. Opaque: create with `rak_config_create()`, change
  * with the `rak_config_set_*()` functions, free with `rak_config_destroy()`.
  *
@@ -447,6 +493,43 @@ typedef struct rak_address {
      */
     uint8_t family;
 } rak_address;
+
+/**
+ * The built-in network simulator's model of one direction of the link: every datagram
+ * is dropped with probability `loss_pct`, else delayed by `latency_ms` plus a uniform
+ * random 0 to `jitter_ms` (so jitter reorders datagrams), duplicated with probability
+ * `duplicate_pct` (each copy delayed independently), and held back with probability
+ * `reorder_pct` by a further latency + jitter + up to 20 ms so that later datagrams
+ * overtake it. All zero (or NULL options) turns the simulator off for that direction.
+ *
+ * It works on the peer's own UDP datagrams, between the protocol and the socket, in
+ * release builds too. Delayed datagrams wait in a queue of at most 65 536 datagrams
+ * and 32 MiB per direction; beyond that they are dropped and counted
+ * (`rak_runtime_stats`). Percentages are 0 to 100 (fractions allowed); delays at most
+ * RAK_MAX_SIM_DELAY_MS.
+ */
+typedef struct rak_sim_options {
+    /**
+     * Chance that a datagram is dropped, in percent.
+     */
+    double loss_pct;
+    /**
+     * Chance that a datagram is delivered twice, in percent.
+     */
+    double duplicate_pct;
+    /**
+     * Chance that a datagram is held back behind later ones, in percent.
+     */
+    double reorder_pct;
+    /**
+     * Delay added to every datagram, in milliseconds.
+     */
+    uint32_t latency_ms;
+    /**
+     * Largest extra random delay of a datagram, in milliseconds.
+     */
+    uint32_t jitter_ms;
+} rak_sim_options;
 
 /**
  * A connection: a generational id, unique for the peer's lifetime and never reused.
@@ -524,20 +607,21 @@ typedef struct rak_event {
      */
     rak_reason reason;
     /**
-     * The connection concerned (id 0 for PONG and FATAL).
+     * The connection concerned (id 0 for PONG, ADVERTISE and FATAL).
      */
     struct rak_conn conn;
     /**
-     * The remote system's GUID, for CONNECTED and PONG.
+     * The remote system's GUID, for CONNECTED, PONG and ADVERTISE.
      */
     uint64_t guid;
     /**
-     * The bytes, for MESSAGE (starting with the message id byte) and PONG (offline
-     * data, possibly empty). Owned by the application until `rak_message_release()`.
+     * The bytes, for MESSAGE (starting with the message id byte), PONG (offline
+     * data, possibly empty) and ADVERTISE (advertised data, possibly empty). Owned by the
+     * application until `rak_message_release()`.
      */
     struct rak_message *message;
     /**
-     * The remote address, for CONNECTED, CONNECT_FAILED, DISCONNECTED and PONG.
+     * The remote address, for CONNECTED, CONNECT_FAILED, DISCONNECTED, PONG and ADVERTISE.
      */
     struct rak_address address;
     /**
@@ -566,6 +650,68 @@ typedef struct rak_event {
      */
     bool incoming;
 } rak_event;
+
+/**
+ * Counters of a peer's runtime since it started, from `rak_peer_runtime_stats()`.
+ * Fields are only ever appended.
+ */
+typedef struct rak_runtime_stats {
+    /**
+     * Sends that `rak_peer_send()` accepted but that were dropped because the
+     * connection's send buffer turned out full when the network thread applied them
+     * (the protocol's own messages took the last room meanwhile). Rare. Those sent with
+     * a *_WITH_ACK_RECEIPT reliability also produced a RAK_EVENT_KIND_RECEIPT_LOST.
+     */
+    uint64_t sends_dropped;
+    /**
+     * Simulator, outgoing: datagrams that entered it.
+     */
+    uint64_t sim_out_submitted;
+    /**
+     * Simulator, outgoing: datagrams dropped by `loss_pct`.
+     */
+    uint64_t sim_out_lost;
+    /**
+     * Simulator, outgoing: extra copies made by `duplicate_pct`.
+     */
+    uint64_t sim_out_duplicated;
+    /**
+     * Simulator, outgoing: datagrams held back by `reorder_pct`.
+     */
+    uint64_t sim_out_reordered;
+    /**
+     * Simulator, outgoing: datagrams dropped because its delay queue was full.
+     */
+    uint64_t sim_out_overflowed;
+    /**
+     * Simulator, outgoing: datagrams (and copies) passed on to the socket.
+     */
+    uint64_t sim_out_delivered;
+    /**
+     * Simulator, incoming: datagrams that entered it.
+     */
+    uint64_t sim_in_submitted;
+    /**
+     * Simulator, incoming: datagrams dropped by `loss_pct`.
+     */
+    uint64_t sim_in_lost;
+    /**
+     * Simulator, incoming: extra copies made by `duplicate_pct`.
+     */
+    uint64_t sim_in_duplicated;
+    /**
+     * Simulator, incoming: datagrams held back by `reorder_pct`.
+     */
+    uint64_t sim_in_reordered;
+    /**
+     * Simulator, incoming: datagrams dropped because its delay queue was full.
+     */
+    uint64_t sim_in_overflowed;
+    /**
+     * Simulator, incoming: datagrams (and copies) passed on to the protocol.
+     */
+    uint64_t sim_in_delivered;
+} rak_runtime_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -768,6 +914,44 @@ rak_result rak_config_set_thread_start_hook(struct rak_config *config,
                                             void *userdata);
 
 /**
+ * Sets the built-in network simulator for the datagrams of `direction` (a
+ * RAK_SIM_DIRECTION_* value): loss, latency, jitter, duplication and reordering, to
+ * try a game on a bad network over a good one (see `rak_sim_options`). `options` is
+ * copied; NULL (or all zero) turns the simulator off for that direction, which is the
+ * default. `rak_peer_set_simulator()` changes it while the peer runs.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+ * RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT for
+ * an unknown direction, a percentage outside 0..=100 (or NaN), or a latency or jitter
+ * above RAK_MAX_SIM_DELAY_MS.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_simulator(struct rak_config *config,
+                                    uint32_t direction,
+                                    const struct rak_sim_options *options);
+
+/**
+ * Sets how many bytes of message data one connection may hold, queued or sent and not
+ * yet acknowledged (default 64 MiB). The limit is per connection: a connection whose
+ * remote system is slow, or gone, fills its own buffer and nobody else's.
+ *
+ * A `rak_peer_send()` that would take the connection's buffered bytes (including sends
+ * accepted but not yet handed to the network thread) over the limit returns
+ * RAK_RESULT_BUFFER_FULL at once, on the caller's thread, and queues nothing: poll
+ * events and retry as acknowledgements arrive. A single message larger than the limit
+ * can never be sent and returns RAK_RESULT_TOO_LARGE. The protocol's own small control
+ * messages (pings, the disconnection notice) are never refused.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+ * RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT
+ * unless 1 <= `bytes` <= RAK_MAX_SEND_BUFFER_BYTES.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
+
+/**
  * Creates a peer from `config` (NULL = the defaults of `rak_config_create()`): binds
  * the socket and starts the network thread. The config is copied; the caller keeps it.
  *
@@ -848,6 +1032,17 @@ rak_result rak_peer_connect(const struct rak_peer *peer,
  * closing; RAK_RESULT_TOO_LARGE; RAK_RESULT_QUEUE_FULL or RAK_RESULT_BUFFER_FULL
  * (nothing queued: poll events and retry); RAK_RESULT_SHUT_DOWN;
  * RAK_RESULT_PEER_FAILED.
+ *
+ * Back-pressure is per connection. Each connection holds at most the send buffer limit
+ * (`rak_config_set_send_buffer_limit()`, default 64 MiB) of message bytes: queued,
+ * sent and not yet acknowledged, or accepted by this call and not yet taken by the
+ * network thread. A send that would go over it returns RAK_RESULT_BUFFER_FULL at once
+ * and queues nothing; sends to other connections are unaffected. A message larger than
+ * the whole limit returns RAK_RESULT_TOO_LARGE. A send that returned RAK_RESULT_OK is
+ * dropped later only if the connection ends first, or, rarely, if the protocol's own
+ * control messages took the last room in the buffer meanwhile (counted in
+ * `rak_runtime_stats.sends_dropped`); either way a *_WITH_ACK_RECEIPT send then gets a
+ * RAK_EVENT_KIND_RECEIPT_LOST event.
  *
  * Thread safety: any thread.
  */
@@ -966,6 +1161,41 @@ rak_result rak_peer_wait(const struct rak_peer *peer,
                          size_t cap,
                          uint32_t timeout_ms,
                          size_t *out_n);
+
+/**
+ * Changes the built-in network simulator for the datagrams of `direction` (a
+ * RAK_SIM_DIRECTION_* value) while the peer runs, as `rak_config_set_simulator()` sets
+ * it at creation. `options` is copied; NULL turns that direction off. Datagrams
+ * already delayed keep their delays. Takes effect on the network thread shortly after
+ * the call returns.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT for an unknown direction, a percentage outside 0..=100
+ * (or NaN), or a latency or jitter above RAK_MAX_SIM_DELAY_MS; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_set_simulator(const struct rak_peer *peer,
+                                  uint32_t direction,
+                                  const struct rak_sim_options *options);
+
+/**
+ * Copies the peer's runtime counters (dropped sends, network simulator) into
+ * `*out_stats`. Pass `sizeof(rak_runtime_stats)` as `stats_size`: the library writes
+ * at most that many bytes, so a program built against an older, shorter version of
+ * the struct keeps working.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_STALE_HANDLE if `peer`
+ * was destroyed; RAK_RESULT_SHUT_DOWN.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
+                                  struct rak_runtime_stats *out_stats,
+                                  size_t stats_size);
 
 /**
  * Describes a RAK_REASON_* value in a few lower-case words, e.g. "invalid password",

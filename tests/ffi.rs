@@ -572,3 +572,145 @@ fn messages_outlive_their_peer() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn simulator_send_buffer_limit_and_runtime_stats() {
+    use raknet::ffi::sim::*;
+    let _g = serial();
+    let lossy = rak_sim_options {
+        loss_pct: 10.0,
+        duplicate_pct: 2.0,
+        reorder_pct: 1.0,
+        latency_ms: 2,
+        jitter_ms: 2,
+    };
+    let both = rak_sim_direction::Both as u32;
+    let incoming = rak_sim_direction::Incoming as u32;
+
+    // Validation.
+    let c = new_config();
+    assert_eq!(rak_config_set_simulator(null_mut(), both, &lossy), NULL);
+    assert_eq!(rak_config_set_send_buffer_limit(null_mut(), 4096), NULL);
+    for direction in [0, 4, u32::MAX] {
+        assert_eq!(rak_config_set_simulator(c, direction, &lossy), INVALID);
+    }
+    for bad in [
+        rak_sim_options {
+            loss_pct: 100.01,
+            ..lossy
+        },
+        rak_sim_options {
+            loss_pct: f64::NAN,
+            ..lossy
+        },
+        rak_sim_options {
+            duplicate_pct: -0.5,
+            ..lossy
+        },
+        rak_sim_options {
+            reorder_pct: f64::INFINITY,
+            ..lossy
+        },
+        rak_sim_options {
+            latency_ms: RAK_MAX_SIM_DELAY_MS + 1,
+            ..lossy
+        },
+        rak_sim_options {
+            jitter_ms: RAK_MAX_SIM_DELAY_MS + 1,
+            ..lossy
+        },
+    ] {
+        assert_eq!(rak_config_set_simulator(c, both, &bad), INVALID, "{bad:?}");
+    }
+    assert_eq!(rak_config_set_simulator(c, both, null()), OK);
+    assert_eq!(rak_config_set_send_buffer_limit(c, 0), INVALID);
+    assert_eq!(
+        rak_config_set_send_buffer_limit(c, RAK_MAX_SEND_BUFFER_BYTES + 1),
+        INVALID
+    );
+
+    // A client on a lossy link with a 4 KiB send buffer.
+    assert_eq!(rak_config_set_bind(c, c"127.0.0.1".as_ptr(), 0), OK);
+    assert_eq!(rak_config_set_connect_attempts(c, 40, 100), OK);
+    assert_eq!(rak_config_set_simulator(c, both, &lossy), OK);
+    assert_eq!(rak_config_set_send_buffer_limit(c, 4096), OK);
+    let cli = new_peer(c);
+    rak_config_destroy(c);
+    let (srv, port) = server(1, b"", b"");
+    let mut conn = rak_conn { id: 0 };
+    assert_eq!(
+        rak_peer_connect(cli, c"127.0.0.1".as_ptr(), port, null(), 0, &mut conn),
+        OK
+    );
+    let _ = wait_for(cli, |e| e.kind == rak_event_kind::Connected);
+    let _ = wait_for(srv, |e| e.kind == rak_event_kind::Connected);
+
+    // Stats: sized writes, NULL and zero size refused.
+    let mut stats = rak_runtime_stats::default();
+    let size = std::mem::size_of::<rak_runtime_stats>();
+    assert_eq!(rak_peer_runtime_stats(null(), &mut stats, size), NULL);
+    assert_eq!(rak_peer_runtime_stats(cli, null_mut(), size), NULL);
+    assert_eq!(rak_peer_runtime_stats(cli, &mut stats, 0), INVALID);
+    assert_eq!(rak_peer_runtime_stats(cli, &mut stats, size), OK);
+    assert!(stats.sim_out_submitted > 0 && stats.sim_in_submitted > 0);
+    // An older, shorter struct: only its fields are written.
+    let mut short = rak_runtime_stats {
+        sim_out_submitted: 777,
+        ..Default::default()
+    };
+    assert_eq!(rak_peer_runtime_stats(cli, &mut short, 8), OK);
+    assert_eq!(short.sim_out_submitted, 777);
+
+    // The server turns deaf: the client's buffer fills, and BUFFER_FULL comes back at
+    // once; one message larger than the whole buffer is TOO_LARGE.
+    let big = [134u8; 4097];
+    assert_eq!(
+        rak_peer_send(cli, conn, big.as_ptr(), big.len(), null(), null_mut()),
+        rak_result::TooLarge
+    );
+    let deaf = rak_sim_options {
+        loss_pct: 100.0,
+        ..Default::default()
+    };
+    assert_eq!(rak_peer_set_simulator(null(), incoming, &deaf), NULL);
+    assert_eq!(rak_peer_set_simulator(srv, 7, &deaf), INVALID);
+    assert_eq!(rak_peer_set_simulator(srv, incoming, &deaf), OK);
+    let msg = [134u8; 500];
+    let mut full = false;
+    for _ in 0..1000 {
+        match rak_peer_send(cli, conn, msg.as_ptr(), msg.len(), null(), null_mut()) {
+            OK => {}
+            rak_result::BufferFull => {
+                full = true;
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+        // Let a pass of the server's network thread turn deaf before the next send.
+        let mut buf = event_buf();
+        let mut n = 0;
+        assert_eq!(rak_peer_wait(srv, events(&mut buf), 1, 1, &mut n), OK);
+        for ev in &buf[..n] {
+            // SAFETY: the successful wait initialized the first `n` events.
+            rak_message_release(unsafe { ev.assume_init() }.message);
+        }
+    }
+    assert!(full, "no BUFFER_FULL from a 4 KiB buffer");
+    // Hearing again, the server acknowledges and the buffer drains.
+    assert_eq!(rak_peer_set_simulator(srv, incoming, null()), OK);
+    let mut sent = false;
+    for _ in 0..200 {
+        if rak_peer_send(cli, conn, msg.as_ptr(), msg.len(), null(), null_mut()) == OK {
+            sent = true;
+            break;
+        }
+        let mut buf = event_buf();
+        let mut n = 0;
+        assert_eq!(rak_peer_wait(cli, events(&mut buf), 1, 50, &mut n), OK);
+    }
+    assert!(sent, "the buffer never drained");
+    rak_peer_destroy(cli);
+    rak_peer_destroy(srv);
+    assert_eq!(rak_peer_set_simulator(srv, incoming, null()), STALE);
+    assert_eq!(rak_peer_runtime_stats(srv, &mut stats, size), STALE);
+}

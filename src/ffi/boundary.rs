@@ -149,3 +149,26 @@ pub(crate) fn write_text(
     out_len.write(s.len());
     Ok(())
 }
+
+/// Copies the first `size` bytes of `value` (at most all of it) to `out`: how a struct
+/// the caller passes with its `sizeof` gets filled, so that a program built against an
+/// older header, whose struct lacks the fields appended since, still works.
+/// NULL `out` → NULL_ARGUMENT, `size` 0 → INVALID_ARGUMENT.
+pub(crate) fn write_sized<T: Copy>(out: *mut T, size: usize, value: &T) -> Result<(), rak_result> {
+    let dst = NonNull::new(out).ok_or(rak_result::NullArgument)?;
+    if size == 0 {
+        return Err(rak_result::InvalidArgument);
+    }
+    let n = size.min(std::mem::size_of::<T>());
+    // SAFETY: the caller promises `size` writable bytes at `out`, and n <= size; the
+    // source is our own value of at least n bytes, so the regions cannot overlap. The
+    // destination is written as bytes, so its alignment does not matter.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            std::ptr::from_ref(value).cast::<u8>(),
+            dst.as_ptr().cast::<u8>(),
+            n,
+        );
+    }
+    Ok(())
+}

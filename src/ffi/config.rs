@@ -368,3 +368,73 @@ pub extern "C" fn rak_config_set_thread_start_hook(
         Ok(())
     })
 }
+
+/// Sets the built-in network simulator for the datagrams of `direction` (a
+/// RAK_SIM_DIRECTION_* value): loss, latency, jitter, duplication and reordering, to
+/// try a game on a bad network over a good one (see `rak_sim_options`). `options` is
+/// copied; NULL (or all zero) turns the simulator off for that direction, which is the
+/// default. `rak_peer_set_simulator()` changes it while the peer runs.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+/// RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT for
+/// an unknown direction, a percentage outside 0..=100 (or NaN), or a latency or jitter
+/// above RAK_MAX_SIM_DELAY_MS.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_simulator(
+    config: *mut rak_config,
+    direction: u32,
+    options: *const super::sim::rak_sim_options,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        let options = if options.is_null() {
+            None
+        } else {
+            Some(obj_ref(options)?)
+        };
+        let (outgoing, incoming) = super::sim::sim_settings(direction, options)?;
+        if let Some(o) = outgoing {
+            c.sim_outgoing = o;
+        }
+        if let Some(i) = incoming {
+            c.sim_incoming = i;
+        }
+        Ok(())
+    })
+}
+
+/// Largest send buffer `rak_config_set_send_buffer_limit()` accepts, in bytes (1 GiB).
+pub const RAK_MAX_SEND_BUFFER_BYTES: usize = 1 << 30;
+
+/// Sets how many bytes of message data one connection may hold, queued or sent and not
+/// yet acknowledged (default 64 MiB). The limit is per connection: a connection whose
+/// remote system is slow, or gone, fills its own buffer and nobody else's.
+///
+/// A `rak_peer_send()` that would take the connection's buffered bytes (including sends
+/// accepted but not yet handed to the network thread) over the limit returns
+/// RAK_RESULT_BUFFER_FULL at once, on the caller's thread, and queues nothing: poll
+/// events and retry as acknowledgements arrive. A single message larger than the limit
+/// can never be sent and returns RAK_RESULT_TOO_LARGE. The protocol's own small control
+/// messages (pings, the disconnection notice) are never refused.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+/// RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT
+/// unless 1 <= `bytes` <= RAK_MAX_SEND_BUFFER_BYTES.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_send_buffer_limit(
+    config: *mut rak_config,
+    bytes: usize,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if !(1..=RAK_MAX_SEND_BUFFER_BYTES).contains(&bytes) {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.reliability.max_send_buffer_bytes = bytes;
+        Ok(())
+    })
+}

@@ -35,6 +35,9 @@ pub enum rak_event_kind {
     /// The network thread failed. Every later call returns RAK_RESULT_PEER_FAILED
     /// or RAK_RESULT_INTERNAL; destroy the peer.
     Fatal = 8,
+    /// An ADVERTISE_SYSTEM arrived from `address` (connected or not): the sender's
+    /// `guid`, and its data in `message` (without the 0x1D id byte; release it!).
+    Advertise = 9,
 }
 
 /// Why a connection attempt failed or a connection ended.
@@ -50,7 +53,8 @@ pub enum rak_reason {
     InvalidPassword = 2,
     /// The server has no free incoming slot.
     ServerFull = 3,
-    /// Our address is banned there.
+    /// CONNECT_FAILED: our address is banned there. DISCONNECTED: we banned the remote
+    /// system's address and dropped the connection.
     Banned = 4,
     /// The server speaks another protocol version (see `server_protocol`).
     IncompatibleProtocol = 5,
@@ -136,6 +140,7 @@ impl From<DisconnectReason> for rak_reason {
             DisconnectReason::ClosedLocally => rak_reason::ClosedLocally,
             DisconnectReason::TimedOut => rak_reason::TimedOut,
             DisconnectReason::ProtocolError => rak_reason::ProtocolError,
+            DisconnectReason::Banned => rak_reason::Banned,
         }
     }
 }
@@ -177,14 +182,15 @@ pub struct rak_event {
     pub kind: rak_event_kind,
     /// A RAK_REASON_* value, for CONNECT_FAILED and DISCONNECTED.
     pub reason: rak_reason,
-    /// The connection concerned (id 0 for PONG and FATAL).
+    /// The connection concerned (id 0 for PONG, ADVERTISE and FATAL).
     pub conn: rak_conn,
-    /// The remote system's GUID, for CONNECTED and PONG.
+    /// The remote system's GUID, for CONNECTED, PONG and ADVERTISE.
     pub guid: u64,
-    /// The bytes, for MESSAGE (starting with the message id byte) and PONG (offline
-    /// data, possibly empty). Owned by the application until `rak_message_release()`.
+    /// The bytes, for MESSAGE (starting with the message id byte), PONG (offline
+    /// data, possibly empty) and ADVERTISE (advertised data, possibly empty). Owned by the
+    /// application until `rak_message_release()`.
     pub message: *mut rak_message,
-    /// The remote address, for CONNECTED, CONNECT_FAILED, DISCONNECTED and PONG.
+    /// The remote address, for CONNECTED, CONNECT_FAILED, DISCONNECTED, PONG and ADVERTISE.
     pub address: rak_address,
     /// The receipt number `rak_peer_send()` returned, for RECEIPT_ACKED / RECEIPT_LOST.
     pub receipt: u32,
@@ -294,6 +300,12 @@ impl From<PeerEvent> for rak_event {
                 rtt_ms: u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX),
                 message: new_message(data),
                 ..rak_event::empty(K::Pong)
+            },
+            Event::Advertise { addr, guid, data } => rak_event {
+                address: addr.into(),
+                guid,
+                message: new_message(data),
+                ..rak_event::empty(K::Advertise)
             },
         }
     }

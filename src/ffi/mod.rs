@@ -2,7 +2,8 @@
 //!
 //! One file per C object, as in rustls-ffi: [`config`] (`rak_config`), [`peer`]
 //! (`rak_peer`), [`message`] (`rak_message`), [`event`] (`rak_event` and reasons),
-//! [`options`] (`rak_send_options`), [`address`] (`rak_address`), [`handle`]
+//! [`options`] (`rak_send_options`), [`sim`] (`rak_sim_options`, `rak_runtime_stats`),
+//! [`address`] (`rak_address`), [`handle`]
 //! (`rak_conn` and the live-object registries), [`result`] (`rak_result`),
 //! [`version`], and [`boundary`] (the panic barrier and pointer helpers, the only
 //! place that dereferences caller pointers).
@@ -27,6 +28,8 @@ pub mod address;
 pub mod config;
 
 pub mod options;
+
+pub mod sim;
 
 pub mod peer;
 

@@ -179,6 +179,17 @@ pub extern "C" fn rak_peer_connect(
 /// (nothing queued: poll events and retry); RAK_RESULT_SHUT_DOWN;
 /// RAK_RESULT_PEER_FAILED.
 ///
+/// Back-pressure is per connection. Each connection holds at most the send buffer limit
+/// (`rak_config_set_send_buffer_limit()`, default 64 MiB) of message bytes: queued,
+/// sent and not yet acknowledged, or accepted by this call and not yet taken by the
+/// network thread. A send that would go over it returns RAK_RESULT_BUFFER_FULL at once
+/// and queues nothing; sends to other connections are unaffected. A message larger than
+/// the whole limit returns RAK_RESULT_TOO_LARGE. A send that returned RAK_RESULT_OK is
+/// dropped later only if the connection ends first, or, rarely, if the protocol's own
+/// control messages took the last room in the buffer meanwhile (counted in
+/// `rak_runtime_stats.sends_dropped`); either way a *_WITH_ACK_RECEIPT send then gets a
+/// RAK_EVENT_KIND_RECEIPT_LOST event.
+///
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn rak_peer_send(
@@ -415,6 +426,65 @@ pub extern "C" fn rak_peer_wait(
             }
             out_n.write(n);
             Ok(())
+        })
+    })
+}
+
+/// Changes the built-in network simulator for the datagrams of `direction` (a
+/// RAK_SIM_DIRECTION_* value) while the peer runs, as `rak_config_set_simulator()` sets
+/// it at creation. `options` is copied; NULL turns that direction off. Datagrams
+/// already delayed keep their delays. Takes effect on the network thread shortly after
+/// the call returns.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` is NULL;
+/// RAK_RESULT_INVALID_ARGUMENT for an unknown direction, a percentage outside 0..=100
+/// (or NaN), or a latency or jitter above RAK_MAX_SIM_DELAY_MS; RAK_RESULT_QUEUE_FULL;
+/// RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+/// RAK_RESULT_PEER_FAILED.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn rak_peer_set_simulator(
+    peer: *const rak_peer,
+    direction: u32,
+    options: *const super::sim::rak_sim_options,
+) -> rak_result {
+    boundary(|| {
+        with_peer(peer, |p| {
+            let options = if options.is_null() {
+                None
+            } else {
+                Some(obj_ref(options)?)
+            };
+            let (outgoing, incoming) = super::sim::sim_settings(direction, options)?;
+            Ok(p.set_simulator(outgoing, incoming)?)
+        })
+    })
+}
+
+/// Copies the peer's runtime counters (dropped sends, network simulator) into
+/// `*out_stats`. Pass `sizeof(rak_runtime_stats)` as `stats_size`: the library writes
+/// at most that many bytes, so a program built against an older, shorter version of
+/// the struct keeps working.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
+/// RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_STALE_HANDLE if `peer`
+/// was destroyed; RAK_RESULT_SHUT_DOWN.
+///
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn rak_peer_runtime_stats(
+    peer: *const rak_peer,
+    out_stats: *mut super::sim::rak_runtime_stats,
+    stats_size: usize,
+) -> rak_result {
+    boundary(|| {
+        if out_stats.is_null() {
+            return Err(rak_result::NullArgument);
+        }
+        with_peer(peer, |p| {
+            let stats = super::sim::rak_runtime_stats::from(p.runtime_stats());
+            super::boundary::write_sized(out_stats, stats_size, &stats)
         })
     })
 }

@@ -5,10 +5,13 @@
 //!
 //! Files: `peer.rs` (the public `Peer`), `thread.rs` (the loop), `socket.rs` (UDP),
 //! `wake.rs` (sleeping and waking the loop), `queues.rs` (commands, events, overflow),
-//! `registry.rs` (connection states readable from any thread), `shared.rs` (what the
-//! threads share), `clock.rs` (the one real clock).
+//! `registry.rs` (connection states readable from any thread), `budget.rs` (send-buffer
+//! accounting per connection), `netsim.rs` (the built-in network simulator),
+//! `shared.rs` (what the threads share), `clock.rs` (the one real clock).
 
+mod budget;
 mod clock;
+mod netsim;
 mod peer;
 mod queues;
 mod registry;
@@ -17,4 +20,5 @@ mod socket;
 mod thread;
 mod wake;
 
-pub use peer::{ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent};
+pub use netsim::{SimConfig, SimStats, MAX_SIM_DELAY};
+pub use peer::{ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent, RuntimeStats};

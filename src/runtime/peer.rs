@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::budget::Refused;
 use super::clock;
+use super::netsim::{SimConfig, SimStats};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
 use super::socket::Socket;
@@ -36,6 +38,11 @@ pub struct PeerConfig {
     pub event_queue: usize,
     /// Name of the network thread.
     pub thread_name: String,
+    /// Network simulator applied to datagrams leaving this peer (off by default). Its
+    /// random choices are seeded from `proto.seed`: set that for a repeatable pattern.
+    pub sim_outgoing: SimConfig,
+    /// Network simulator applied to datagrams arriving at this peer (off by default).
+    pub sim_incoming: SimConfig,
 }
 
 impl Default for PeerConfig {
@@ -46,8 +53,23 @@ impl Default for PeerConfig {
             command_queue: 65_536,
             event_queue: 65_536,
             thread_name: "raknet-net".into(),
+            sim_outgoing: SimConfig::OFF,
+            sim_incoming: SimConfig::OFF,
         }
     }
+}
+
+/// Counters of a peer's runtime, since it started.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Sends that `send` accepted but the core then refused for a full send buffer
+    /// (its internal messages took the last room meanwhile), and that were dropped.
+    /// Those with a receipt kind also produced a `Receipt { acked: false }` event.
+    pub sends_dropped: u64,
+    /// Network simulator, datagrams leaving the peer.
+    pub sim_outgoing: SimStats,
+    /// Network simulator, datagrams arriving at the peer.
+    pub sim_incoming: SimStats,
 }
 
 /// What went wrong in a `Peer` call.
@@ -131,7 +153,8 @@ impl Peer {
     /// If `config.proto.guid` is 0, a random GUID is chosen (and, unless the caller
     /// changed it from the default, a random `seed`). Fails with `Io` if the socket or
     /// thread cannot be created, `InvalidArgument` for an over-long password or offline
-    /// data, `Failed` if the protocol core cannot be built.
+    /// data or an invalid simulator setting (`SimConfig::is_valid`), `Failed` if the
+    /// protocol core cannot be built.
     pub fn start(config: PeerConfig) -> Result<Peer, PeerError> {
         Peer::start_with_hook(config, || {})
     }
@@ -145,6 +168,8 @@ impl Peer {
     {
         if config.proto.password.len() > MAX_PASSWORD
             || config.proto.offline_data.len() > MAX_OFFLINE_DATA
+            || !config.sim_outgoing.is_valid()
+            || !config.sim_incoming.is_valid()
         {
             return Err(PeerError::InvalidArgument);
         }
@@ -169,6 +194,7 @@ impl Peer {
         // reports its GUID, or its failure to start, back here.
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let thread_shared = shared.clone();
+        let (sim_out, sim_in, sim_seed) = (config.sim_outgoing, config.sim_incoming, proto.seed);
         let thread = std::thread::Builder::new()
             .name(config.thread_name.clone())
             .spawn(move || {
@@ -181,7 +207,9 @@ impl Peer {
                 match built {
                     Ok((endpoint, guid)) => {
                         let _ = ready_tx.send(Some(guid));
-                        NetThread::new(thread_shared, endpoint, socket).run();
+                        NetThread::new(thread_shared, endpoint, socket)
+                            .with_simulator(&sim_out, &sim_in, sim_seed)
+                            .run();
                     }
                     Err(_) => {
                         let _ = ready_tx.send(None);
@@ -251,9 +279,12 @@ impl Peer {
     ///
     /// Fails with `StaleConnection` if `conn` is gone, `NotConnected` while it is
     /// connecting or closing, `InvalidArgument` for empty data or a channel ≥ 32,
-    /// `Send(TooLarge)` above the configured message limit, `QueueFull`. A message the
-    /// core refuses later (the connection died meanwhile) is dropped; for the receipt
-    /// kinds a `Receipt { acked: false }` event reports it.
+    /// `Send(TooLarge)` above the configured message limit or the send buffer cap,
+    /// `Send(BufferFull)` if the connection's buffered bytes (queued and unacknowledged,
+    /// plus sends not yet applied) would exceed `max_send_buffer_bytes` (this connection
+    /// only: the others are unaffected), `QueueFull`. A message the core refuses later
+    /// (the connection died meanwhile, or rarely a full buffer: see `RuntimeStats`) is
+    /// dropped; for the receipt kinds a `Receipt { acked: false }` event reports it.
     pub fn send(&self, conn: ConnId, data: &[u8], opts: SendOptions) -> Result<Receipt, PeerError> {
         self.check_running()?;
         if data.is_empty() || opts.channel >= proto::ORDERING_CHANNELS {
@@ -269,6 +300,12 @@ impl Peer {
                 return Err(PeerError::NotConnected)
             }
         }
+        match self.shared.budgets.reserve(conn, data.len()) {
+            Ok(()) => {}
+            Err(Refused::Unknown) => return Err(PeerError::StaleConnection),
+            Err(Refused::TooLarge) => return Err(PeerError::Send(proto::SendError::TooLarge)),
+            Err(Refused::Full) => return Err(PeerError::Send(proto::SendError::BufferFull)),
+        }
         let receipt = self.shared.next_receipt();
         let cmd = Command::Send {
             conn,
@@ -276,10 +313,10 @@ impl Peer {
             opts,
             receipt,
         };
-        self.shared
-            .commands
-            .push(cmd)
-            .map_err(|_| PeerError::QueueFull)?;
+        if self.shared.commands.push(cmd).is_err() {
+            self.shared.budgets.release(conn, data.len());
+            return Err(PeerError::QueueFull);
+        }
         self.shared.waker.wake();
         Ok(receipt)
     }
@@ -324,6 +361,35 @@ impl Peer {
     pub fn set_max_incoming(&self, max: u32) -> Result<(), PeerError> {
         self.check_running()?;
         self.push(Command::SetMaxIncoming(max))
+    }
+
+    /// Changes the network simulator while the peer runs: `Some` replaces the model of
+    /// that direction (`SimConfig::OFF` switches it off), `None` leaves it as it is.
+    /// Datagrams already delayed keep their due times. Fails with `InvalidArgument` for
+    /// an invalid setting (`SimConfig::is_valid`), `QueueFull`.
+    pub fn set_simulator(
+        &self,
+        outgoing: Option<SimConfig>,
+        incoming: Option<SimConfig>,
+    ) -> Result<(), PeerError> {
+        self.check_running()?;
+        if !outgoing
+            .iter()
+            .chain(incoming.iter())
+            .all(SimConfig::is_valid)
+        {
+            return Err(PeerError::InvalidArgument);
+        }
+        self.push(Command::SetSimulator { outgoing, incoming })
+    }
+
+    /// Counters of the runtime: dropped sends and the network simulator.
+    pub fn runtime_stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            sends_dropped: self.shared.sends_dropped.load(Ordering::Relaxed),
+            sim_outgoing: self.shared.sim_out.snapshot(),
+            sim_incoming: self.shared.sim_in.snapshot(),
+        }
     }
 
     /// Next event, without blocking. After the network thread failed, `Fatal` comes
@@ -372,6 +438,7 @@ impl Peer {
         let _ = thread.join();
         self.shared.set_stopped();
         self.shared.registry.clear();
+        self.shared.budgets.clear();
     }
 
     /// Whether the network thread failed (panicked). Every call but `poll_event` and

@@ -23,6 +23,7 @@ use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
 use super::clock;
+use super::netsim::SimConfig;
 use super::peer::PeerEvent;
 use crate::proto::{ConnId, Receipt, SendOptions};
 
@@ -67,6 +68,13 @@ pub(crate) enum Command {
     SetOfflineData(Vec<u8>),
     /// `Endpoint::set_max_incoming`.
     SetMaxIncoming(u32),
+    /// Replaces the network simulator's model of a direction (`None` = unchanged).
+    SetSimulator {
+        /// Datagrams leaving the endpoint.
+        outgoing: Option<SimConfig>,
+        /// Datagrams arriving from the socket.
+        incoming: Option<SimConfig>,
+    },
     /// Panics on the network thread (tests of the failure path).
     InjectPanic,
 }

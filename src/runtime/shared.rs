@@ -1,11 +1,14 @@
 //! State shared by a peer's application threads and its network thread: the two queues,
-//! the waker, the connection registry, id/serial counters, and the stop and failure flags.
+//! the waker, the connection registry, the send budgets, id/serial counters, the runtime
+//! counters, and the stop and failure flags.
 //!
 //! It holds no protocol state (that is the network thread's `Endpoint`) and no logic
 //! beyond "take the next event" and the stop request's encoding.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
+use super::budget::SendBudgets;
+use super::netsim::SimCounters;
 use super::peer::PeerEvent;
 use super::queues::{command_queue, CommandQueue, EventQueue};
 use super::registry::Registry;
@@ -40,6 +43,15 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// Largest message `send` accepts (the core's split limit).
     pub(crate) max_message_bytes: usize,
+    /// Send-buffer accounting of established connections.
+    pub(crate) budgets: SendBudgets,
+    /// Sends accepted by `Peer::send` that the core refused later for a full send
+    /// buffer, and dropped (`budget.rs` says when that can happen).
+    pub(crate) sends_dropped: AtomicU64,
+    /// Network simulator counters, outgoing direction.
+    pub(crate) sim_out: SimCounters,
+    /// Network simulator counters, incoming direction.
+    pub(crate) sim_in: SimCounters,
     next_conn: AtomicU64,
     next_receipt: AtomicU32,
     stop_mode: AtomicU8,
@@ -62,6 +74,10 @@ impl Shared {
             waker: Waker::new()?,
             registry: Registry::default(),
             max_message_bytes,
+            budgets: SendBudgets::default(),
+            sends_dropped: AtomicU64::new(0),
+            sim_out: SimCounters::default(),
+            sim_in: SimCounters::default(),
             next_conn: AtomicU64::new(1),
             next_receipt: AtomicU32::new(1),
             stop_mode: AtomicU8::new(STOP_NO),

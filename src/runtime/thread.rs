@@ -9,12 +9,23 @@
 //! otherwise leave the application waiting (a refused connect becomes `ConnectFailed`,
 //! a refused send with a receipt becomes a lost receipt). Each pass runs under
 //! `catch_unwind`; a panic marks the peer failed and ends the thread.
+//!
+//! A send is never held back: `Peer::send` refuses it synchronously when its
+//! connection's send budget is spent (`budget.rs`), and the rare send the core refuses
+//! anyway for a full buffer is dropped and reported (a lost receipt for the receipt
+//! kinds, `RuntimeStats::sends_dropped` always), so one slow connection cannot block
+//! the command queue for the others. With the network simulator on (`netsim.rs`),
+//! datagrams pass through its delay queues between the endpoint and the socket, and
+//! their due times join the sleep deadline.
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::budget::SendTracker;
 use super::clock;
+use super::netsim::{Link, SimConfig};
 use super::peer::PeerEvent;
 use super::queues::{Command, EventOutbox};
 use super::shared::{Shared, Stop};
@@ -46,10 +57,16 @@ pub(crate) struct NetThread {
     send_buf: Vec<u8>,
     /// The datagram in `send_buf` could not be sent (socket buffer full); retry first.
     blocked_send: Option<SocketAddr>,
-    /// A send the core refused for a full send buffer: retried before anything else, and
-    /// no further commands are taken until it goes through. Reliable data is never
-    /// dropped for lack of room; the command queue fills up instead (QueueFull).
-    stalled: Option<Command>,
+    /// Keeps the send budgets of `Shared` in step with the endpoint.
+    sends: SendTracker,
+    /// Network simulator, outgoing direction (`None` = off: straight to the socket).
+    sim_out: Option<Box<Link>>,
+    /// Network simulator, incoming direction (`None` = off: straight to the endpoint).
+    sim_in: Option<Box<Link>>,
+    /// Seeds the simulator's links.
+    sim_seed: u64,
+    /// The socket refused a datagram due out of `sim_out`; wait until writable.
+    sim_blocked: bool,
     /// A flushing shutdown has closed every connection.
     flushing: bool,
 }
@@ -65,8 +82,45 @@ impl NetThread {
             recv_buf: vec![0; RECV_BUFFER],
             send_buf: Vec::with_capacity(2048),
             blocked_send: None,
-            stalled: None,
+            sends: SendTracker::default(),
+            sim_out: None,
+            sim_in: None,
+            sim_seed: 0,
+            sim_blocked: false,
             flushing: false,
+        }
+    }
+
+    /// Starts with the network simulator set to `outgoing` and `incoming` (either may be
+    /// off), its random choices seeded from `seed`.
+    pub(crate) fn with_simulator(
+        mut self,
+        outgoing: &SimConfig,
+        incoming: &SimConfig,
+        seed: u64,
+    ) -> NetThread {
+        self.sim_seed = seed;
+        self.set_simulator(Some(outgoing), Some(incoming));
+        self
+    }
+
+    /// Changes the simulator's model of a direction (`None` leaves it as it is). A
+    /// direction switched off keeps delivering what it holds at the due times.
+    fn set_simulator(&mut self, outgoing: Option<&SimConfig>, incoming: Option<&SimConfig>) {
+        // Distinct streams per direction (golden-ratio increments, as SplitMix64 uses).
+        let seeds = [
+            self.sim_seed ^ 0x9E37_79B9_7F4A_7C15,
+            self.sim_seed ^ 0x3C6E_F372_FE94_F82A,
+        ];
+        for ((link, config), seed) in [(&mut self.sim_out, outgoing), (&mut self.sim_in, incoming)]
+            .into_iter()
+            .zip(seeds)
+        {
+            let Some(config) = config else { continue };
+            match link {
+                Some(l) => l.set_config(config),
+                None => *link = Link::new(config, seed),
+            }
         }
     }
 
@@ -108,11 +162,16 @@ impl NetThread {
         }
         self.transmit(now);
         self.collect_events(now);
+        self.sends.publish(&self.endpoint);
         self.outbox.publish(&self.shared.events);
 
         let mut deadline = self.endpoint.poll_timeout();
+        if self.sim_out.is_some() || self.sim_in.is_some() {
+            deadline = self.sim_deadline(deadline);
+        }
         if let Stop::Flush(flush_deadline) = stop {
-            if now >= flush_deadline || (self.flushing && self.endpoint.is_idle()) {
+            let sim_idle = self.sim_out.as_ref().map_or(true, |l| l.is_empty());
+            if now >= flush_deadline || (self.flushing && self.endpoint.is_idle() && sim_idle) {
                 return Flow::Stop;
             }
             deadline = Some(deadline.map_or(flush_deadline, |d| d.min(flush_deadline)));
@@ -127,25 +186,16 @@ impl NetThread {
     }
 
     fn run_commands(&mut self, now: Time) {
-        if let Some(cmd) = self.stalled.take() {
-            if let Err(cmd) = self.apply(now, cmd) {
-                self.stalled = Some(cmd);
-                return;
-            }
-        }
         for _ in 0..COMMANDS_PER_PASS {
             let Some(cmd) = self.shared.commands.pop() else {
                 break;
             };
-            if let Err(cmd) = self.apply(now, cmd) {
-                self.stalled = Some(cmd);
-                break;
-            }
+            self.apply(now, cmd);
         }
     }
 
-    /// Applies one command; hands it back if it must wait for room.
-    fn apply(&mut self, now: Time, cmd: Command) -> Result<(), Command> {
+    /// Applies one command.
+    fn apply(&mut self, now: Time, cmd: Command) {
         match cmd {
             Command::Connect {
                 conn,
@@ -168,29 +218,24 @@ impl NetThread {
                 data,
                 opts,
                 receipt,
-            } => match self
-                .endpoint
-                .send_with_receipt(now, conn, &data, opts, receipt)
-            {
-                Ok(()) => {}
-                Err(SendError::BufferFull) => {
-                    return Err(Command::Send {
+            } => {
+                self.sends.taken(conn, data.len());
+                let sent = self
+                    .endpoint
+                    .send_with_receipt(now, conn, &data, opts, receipt);
+                if sent == Err(SendError::BufferFull) {
+                    // The budget let it through but the core's internal messages took
+                    // the room meanwhile (budget.rs): drop it rather than block others.
+                    self.shared.sends_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                if sent.is_err() && opts.reliability.has_receipt() {
+                    self.deliver(Event::Receipt {
                         conn,
-                        data,
-                        opts,
                         receipt,
-                    })
+                        acked: false,
+                    });
                 }
-                Err(_) => {
-                    if opts.reliability.has_receipt() {
-                        self.deliver(Event::Receipt {
-                            conn,
-                            receipt,
-                            acked: false,
-                        });
-                    }
-                }
-            },
+            }
             Command::Close { conn, notify } => {
                 let _ = self.endpoint.close(now, conn, notify);
             }
@@ -200,15 +245,16 @@ impl NetThread {
             } => self.endpoint.ping(now, addr, open_connections_only),
             Command::SetOfflineData(data) => self.endpoint.set_offline_data(&data),
             Command::SetMaxIncoming(max) => self.endpoint.set_max_incoming(max),
+            Command::SetSimulator { outgoing, incoming } => {
+                self.set_simulator(outgoing.as_ref(), incoming.as_ref());
+            }
             Command::InjectPanic => panic!("panic injected by Peer::inject_panic"),
         }
-        Ok(())
     }
 
     /// Closes every connection with notification (RakNet's `Shutdown(>0)`).
     fn begin_flush(&mut self, now: Time) {
         self.flushing = true;
-        self.stalled = None;
         for conn in self.shared.registry.open_ids() {
             let _ = self.endpoint.close(now, conn, true);
         }
@@ -219,12 +265,65 @@ impl NetThread {
             match self.socket.recv(&mut self.recv_buf) {
                 Recv::Datagram { len, from } => {
                     let bytes = self.recv_buf.get(..len).unwrap_or_default();
-                    self.endpoint.handle_datagram(clock::now(), from, bytes);
+                    match &mut self.sim_in {
+                        None => self.endpoint.handle_datagram(clock::now(), from, bytes),
+                        Some(link) => link.submit(clock::now(), from, bytes, &self.shared.sim_in),
+                    }
                 }
                 Recv::Skipped => {}
                 Recv::Empty => break,
             }
         }
+        if self.sim_in.is_some() {
+            self.receive_simulated();
+        }
+    }
+
+    /// Hands the endpoint the simulated incoming datagrams that are due.
+    fn receive_simulated(&mut self) {
+        let Some(link) = &mut self.sim_in else { return };
+        let now = clock::now();
+        while let Some((from, bytes)) = link.peek_due(now) {
+            self.endpoint.handle_datagram(now, from, bytes);
+            link.pop_delivered(&self.shared.sim_in);
+        }
+        if link.is_finished() {
+            self.sim_in = None;
+        }
+    }
+
+    /// Sends the simulated outgoing datagrams that are due, until the socket is full.
+    fn transmit_simulated(&mut self, now: Time) {
+        let Some(link) = &mut self.sim_out else {
+            return;
+        };
+        self.sim_blocked = false;
+        while let Some((to, bytes)) = link.peek_due(now) {
+            if self.socket.send(bytes, to) == Sent::WouldBlock {
+                self.sim_blocked = true;
+                return;
+            }
+            link.pop_delivered(&self.shared.sim_out);
+        }
+        if link.is_finished() {
+            self.sim_out = None;
+        }
+    }
+
+    /// `deadline` or the simulator's next due datagram, whichever is first. A direction
+    /// that cannot move (socket full, reading paused) does not count.
+    fn sim_deadline(&self, deadline: Option<Time>) -> Option<Time> {
+        let out = self
+            .sim_out
+            .as_ref()
+            .filter(|_| !self.sim_blocked)
+            .and_then(|l| l.next_due());
+        let inc = self
+            .sim_in
+            .as_ref()
+            .filter(|_| self.reading())
+            .and_then(|l| l.next_due());
+        [deadline, out, inc].into_iter().flatten().min()
     }
 
     fn transmit(&mut self, now: Time) {
@@ -237,6 +336,13 @@ impl NetThread {
                 return;
             }
             self.blocked_send = None;
+        }
+        if let Some(link) = &mut self.sim_out {
+            while let Some(t) = self.endpoint.poll_transmit(now, &mut self.send_buf) {
+                link.submit(now, t.destination, &self.send_buf, &self.shared.sim_out);
+            }
+            self.transmit_simulated(now);
+            return;
         }
         while let Some(t) = self.endpoint.poll_transmit(now, &mut self.send_buf) {
             if self.socket.send(&self.send_buf, t.destination) == Sent::WouldBlock {
@@ -255,6 +361,8 @@ impl NetThread {
                     guid,
                     incoming,
                 } => {
+                    let cap = self.endpoint.config().reliability.max_send_buffer_bytes;
+                    self.sends.open(&self.shared.budgets, conn, cap);
                     self.shared
                         .registry
                         .set_connected(conn, addr, guid, incoming);
@@ -265,8 +373,12 @@ impl NetThread {
                 }
                 Event::ConnectFailed { conn, .. } | Event::Disconnected { conn, .. } => {
                     self.shared.registry.remove(conn);
+                    self.sends.close(&self.shared.budgets, conn);
                 }
-                Event::Message { .. } | Event::Receipt { .. } | Event::Pong { .. } => {}
+                Event::Message { .. }
+                | Event::Receipt { .. }
+                | Event::Pong { .. }
+                | Event::Advertise { .. } => {}
             }
             self.deliver(ev);
         }
@@ -281,15 +393,14 @@ impl NetThread {
         let timeout = deadline.map(|d| d - now);
         let interest = Interest {
             read: self.reading(),
-            write: self.blocked_send.is_some(),
+            write: self.blocked_send.is_some() || self.sim_blocked,
         };
         let shared = &self.shared;
-        let stalled = self.stalled.is_some();
         let flushing = self.flushing;
         let backlog = !self.outbox.is_empty();
         // Every condition an application thread calls `wake` for.
         let has_work = || {
-            (!stalled && !shared.commands.is_empty())
+            !shared.commands.is_empty()
                 || (backlog && !shared.events.is_full())
                 || match shared.stop() {
                     Stop::No => false,

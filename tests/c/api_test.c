@@ -53,6 +53,8 @@ static void null_arguments(void)
     const uint16_t mtu = 576;
     rak_conn_info info;
     const uint8_t byte = 134;
+    const rak_sim_options sim = {10.0, 1.0, 0.0, 5, 5};
+    rak_runtime_stats stats;
 
     /* Destroy and release of NULL are no-ops; accessors of NULL give NULL / 0. */
     rak_config_destroy(NULL);
@@ -73,6 +75,8 @@ static void null_arguments(void)
     EXPECT(rak_config_set_queue_capacity(NULL, 1, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_guid(NULL, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_thread_start_hook(NULL, NULL, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_simulator(NULL, RAK_SIM_DIRECTION_BOTH, &sim), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_send_buffer_limit(NULL, 4096), RAK_RESULT_NULL_ARGUMENT);
 
     REQUIRE_OK(rak_config_create(&cfg));
     EXPECT(rak_config_set_bind(cfg, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
@@ -109,6 +113,13 @@ static void null_arguments(void)
     EXPECT(rak_peer_poll(peer, ev, 2, NULL), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_wait(peer, NULL, 2, 1, &n), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_wait(peer, ev, 2, 1, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_set_simulator(NULL, RAK_SIM_DIRECTION_BOTH, &sim), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_runtime_stats(NULL, &stats, sizeof stats), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_runtime_stats(peer, NULL, sizeof stats), RAK_RESULT_NULL_ARGUMENT);
+    /* NULL options are allowed: they switch the simulator off. */
+    EXPECT(rak_peer_set_simulator(peer, RAK_SIM_DIRECTION_INCOMING, NULL), RAK_RESULT_OK);
+    EXPECT(rak_peer_runtime_stats(peer, &stats, sizeof stats), RAK_RESULT_OK);
+    CHECK(stats.sends_dropped == 0 && stats.sim_in_submitted == 0);
     rak_peer_destroy(peer);
 }
 

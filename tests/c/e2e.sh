@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end through the example programs: rak_server --echo on a free port (it binds
 # port 0 and prints the port), rak_client --expect-echo for every reliability,
-# rak_ping, and the refusals a client must explain in words.
+# rak_ping, and the refusals a client must explain in words. With a fourth argument
+# `sim`, only the lossy-link case: server and client both run the library's network
+# simulator at 10 % loss (plus duplication and jitter) in both directions.
 #
-#   e2e.sh <rak_server> <rak_client> <rak_ping>
+#   e2e.sh <rak_server> <rak_client> <rak_ping> [sim]
 set -euo pipefail
 
 server_bin=$1
@@ -64,6 +66,27 @@ expect_refusal() {
     grep -q "$text" "$work/$name.log" || fail "$name did not print '$text'"
     echo "ok: $name ($text)"
 }
+
+if [ "${4:-}" = sim ]; then
+    sim=(--sim-loss 10 --sim-dup 2 --sim-latency-ms 5 --sim-jitter-ms 5 --sim-reorder 1)
+    start_server sim-server.log --echo --max-connections 4 "${sim[@]}"
+    for r in reliable_ordered reliable_with_ack_receipt; do
+        expect_ok "sim-client-$r" "$client_bin" --host 127.0.0.1 --port "$port" --count 200 \
+            --size 300 --reliability "$r" --channel 2 --expect-echo --timeout-ms 30000 "${sim[@]}"
+        grep -q '^received all 200 echoes intact$' "$work/sim-client-$r.log" ||
+            fail "sim-client-$r: not every echo arrived"
+    done
+    # The simulator did drop datagrams, so the reliability layer did repair losses.
+    grep -q '^simulator out: [0-9]* datagrams, [1-9][0-9]* lost' \
+        "$work/sim-client-reliable_ordered.log" || fail "the client's simulator dropped nothing"
+    kill -TERM "${pids[-1]}"
+    wait "${pids[-1]}" || fail "sim server did not exit cleanly on SIGTERM"
+    unset 'pids[-1]'
+    grep -q '^simulator out: [0-9]* datagrams, [1-9][0-9]* lost' "$work/sim-server.log" ||
+        fail "the server's simulator dropped nothing"
+    echo "e2e sim: all passed"
+    exit 0
+fi
 
 start_server server.log --echo --max-connections 8 --password secret --offline-data "e2e server"
 echo_port=$port
