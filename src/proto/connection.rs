@@ -414,7 +414,7 @@ impl Connection {
                     ConnectFailure::InvalidPassword,
                 );
                 self.phase = Phase::CloseAfterAcks;
-                self.close_deadline = Some(now + self.timeout(ctx.config));
+                self.close_deadline = Some(now + self.linger(ctx.config));
             }
             (Phase::HandlingConnectionRequest, Some(id::NEW_INCOMING_CONNECTION)) => {
                 self.on_new_incoming(now, &d.data, ctx)
@@ -447,7 +447,7 @@ impl Connection {
                 };
                 self.report_end(ctx, reason, ConnectFailure::Cancelled);
                 self.phase = Phase::CloseAfterAcks;
-                self.close_deadline = Some(now + self.timeout(ctx.config));
+                self.close_deadline = Some(now + self.linger(ctx.config));
             }
             // Handshake repeats and ignored control ids.
             (
@@ -609,8 +609,10 @@ impl Connection {
             return true;
         }
         if self.phase == Phase::CloseAfterAcks {
-            // Everything owed is acknowledged: gone (4.081's DISCONNECT_ON_NO_ACK).
-            self.phase = Phase::Closed;
+            // 4.081 forgets the connection once its ACKs are out (DISCONNECT_ON_NO_ACK);
+            // we linger until `close_deadline` instead, still acknowledging, so a lost
+            // ACK of the notification is answered when it is resent and the closing side
+            // does not wait out its whole timeout.
             return false;
         }
         if self.send.write_datagram(now, buf) {
@@ -620,6 +622,19 @@ impl Connection {
         self.drain_receipts(ctx);
         self.check_closing(ctx);
         false
+    }
+
+    /// How long a connection the remote side closed keeps acknowledging resends of the
+    /// notification: half the connection timeout, which covers the closing side's
+    /// backed-off retransmissions (capped at the maximum RTO) on a lossy link. A new
+    /// connection attempt from the same address replaces a lingering one at once.
+    fn linger(&self, config: &Config) -> Duration {
+        (self.timeout(config) / 2).max(Duration::from_millis(100))
+    }
+
+    /// Closed from the application's point of view, only acknowledging resends.
+    pub(crate) fn is_lingering(&self) -> bool {
+        self.phase == Phase::CloseAfterAcks
     }
 
     /// Timers: handshake and dead-connection timeouts, keep-alive, occasional pings,

@@ -637,6 +637,19 @@ impl Endpoint {
             }
         }
         let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
+        // A connection that is only lingering after a disconnect (still acknowledging the
+        // notification's resends) gives way to a new attempt from its address or GUID.
+        for user in [
+            self.by_addr.get(&from).copied(),
+            self.by_guid.get(&guid).copied(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if self.conns.get(&user).is_some_and(|c| c.is_lingering()) {
+                self.remove_conn(user);
+            }
+        }
         let addr_user = self.by_addr.get(&from).copied();
         let guid_user = self.by_guid.get(&guid).copied();
         let reply = |ep: &mut Endpoint, mtu: u16| {

@@ -287,7 +287,8 @@ fn clean_disconnect_is_seen_by_both() {
     .unwrap();
     // The message queued before the close arrived first.
     assert_eq!(net.messages(s).len(), 1);
-    net.run_for(Duration::from_secs(1));
+    // The notified side lingers half a timeout, acknowledging resends, then forgets.
+    net.run_for(Duration::from_secs(6));
     assert_eq!(net.ep(c).connection_count(), 0);
     assert_eq!(net.ep(s).connection_count(), 0);
     let now = net.now;
@@ -740,4 +741,66 @@ fn congestion_summary_throughput_vs_loss() {
         rows[0].1
     );
     assert!(rows.iter().all(|r| r.1 > 0.05), "stalled: {rows:?}");
+}
+
+#[test]
+fn disconnect_completes_quickly_when_acks_are_lost() {
+    // The side that was notified lingers, acknowledging resends, so the closing side
+    // does not have to wait out its timeout when the first ACK is lost.
+    let mut slow = Vec::new();
+    for seed in 0..32 {
+        let mut net = Net::new(7000 + seed).with_link(Link::lossy(0.2).latency_ms(10, 5));
+        let s = net.add(server_config());
+        let c = net.add(Config::default());
+        let (cid, _) = net.connect_pair(c, s);
+        let t0 = net.now;
+        let now = net.now;
+        net.ep(c).close(now, cid, true).unwrap();
+        net.run_until(
+            |n| {
+                n.events(c)
+                    .iter()
+                    .any(|e| matches!(e, Event::Disconnected { .. }))
+            },
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        // Without the linger, a lost ACK of the notification leaves the closing side
+        // waiting for its whole timeout (10 s).
+        if net.now - t0 >= Duration::from_secs(5) {
+            slow.push((seed, net.now - t0));
+        }
+    }
+    assert!(
+        slow.len() <= 1,
+        "closes that waited for the timeout: {slow:?}"
+    );
+}
+
+#[test]
+fn a_new_attempt_replaces_a_lingering_connection() {
+    let mut net = Net::new(15);
+    let s = net.add(server_config());
+    let c = net.add(Config::default());
+    let (cid, _) = net.connect_pair(c, s);
+    let now = net.now;
+    net.ep(c).close(now, cid, true).unwrap();
+    net.run_until(
+        |n| {
+            n.events(s)
+                .iter()
+                .any(|e| matches!(e, Event::Disconnected { .. }))
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    net.run_for(Duration::from_millis(200));
+    // The server still lingers on the old connection; a new client from the very same
+    // address and port connects at once instead of getting ALREADY_CONNECTED.
+    let addr = net.addr(c);
+    net.silence(c);
+    let c2 = net.add_at(Config::default(), addr);
+    let t0 = net.now;
+    net.connect_pair(c2, s);
+    assert!(net.now - t0 < Duration::from_secs(1));
 }
