@@ -507,16 +507,33 @@ impl Endpoint {
                 }
                 let mut buf = self.spare.pop().unwrap_or_default();
                 buf.clear();
+                let prefixed;
+                let data = if self.config.is_bedrock() {
+                    prefixed = bedrock_pong_data(&self.config.offline_data);
+                    &prefixed[..]
+                } else {
+                    &self.config.offline_data[..]
+                };
                 Offline::UnconnectedPong {
                     time,
                     guid: self.guid,
-                    data: &self.config.offline_data,
+                    data,
                 }
                 .encode(&mut buf);
                 self.queue_offline(from, buf);
             }
             Offline::UnconnectedPong { time, guid, data } => {
                 let rtt = Duration::from_millis(now.as_millis().saturating_sub(time));
+                let data = match (self.config.is_bedrock(), data) {
+                    // Bedrock pongs carry a u16be length before the string (PROTOCOL.md
+                    // §4.2); hand the application the string alone when it adds up.
+                    (true, [hi, lo, rest @ ..])
+                        if usize::from(u16::from_be_bytes([*hi, *lo])) == rest.len() =>
+                    {
+                        rest
+                    }
+                    _ => data,
+                };
                 self.push_offline_event(Event::Pong {
                     addr: from,
                     guid,
@@ -911,4 +928,14 @@ impl Endpoint {
     pub fn stats(&self) -> &EndpointStats {
         &self.stats
     }
+}
+
+/// Bedrock-flavour pong data: the application's bytes behind a `u16be` length
+/// (PROTOCOL.md §4.2), kept within RakNet's 399-byte limit.
+fn bedrock_pong_data(data: &[u8]) -> Vec<u8> {
+    let n = data.len().min(MAX_OFFLINE_DATA - 2);
+    let mut v = Vec::with_capacity(n + 2);
+    v.extend_from_slice(&(n as u16).to_be_bytes());
+    v.extend_from_slice(&data[..n]);
+    v
 }

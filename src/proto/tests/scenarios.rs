@@ -804,3 +804,49 @@ fn a_new_attempt_replaces_a_lingering_connection() {
     net.connect_pair(c2, s);
     assert!(net.now - t0 < Duration::from_secs(1));
 }
+
+#[test]
+fn bedrock_pongs_carry_a_length_prefix() {
+    use crate::proto::wire::offline::{self, Offline};
+    let motd = b"MCPE;libraknet;594;1.20.0;0;10;1;world;Survival;1;19132;19133;";
+    let mut net = Net::new(16);
+    let bedrock = Config {
+        protocol_version: PROTOCOL_BEDROCK_11,
+        offline_data: motd.to_vec(),
+        ..server_config()
+    };
+    let s = net.add(bedrock);
+    let c = net.add(Config {
+        protocol_version: PROTOCOL_BEDROCK_11,
+        ..Config::default()
+    });
+    // On the wire: u16be length, then the string.
+    let mut ping = Vec::new();
+    Offline::UnconnectedPing {
+        open_connections_only: false,
+        time: 5,
+        guid: Some(9),
+    }
+    .encode(&mut ping);
+    let now = net.now;
+    net.ep(s)
+        .handle_datagram(now, "10.9.9.9:5".parse().unwrap(), &ping);
+    let mut out = Vec::new();
+    net.ep(s).poll_transmit(now, &mut out).unwrap();
+    match offline::decode(&out) {
+        Some(Ok(Offline::UnconnectedPong { data, .. })) => {
+            assert_eq!(&data[..2], &(motd.len() as u16).to_be_bytes());
+            assert_eq!(&data[2..], motd);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A Bedrock-flavour client hands the application the string alone.
+    let (now, to) = (net.now, net.addr(s));
+    net.ep(c).ping(now, to, false);
+    net.run_until(
+        |n| n.events(c).iter().any(|e| matches!(e, Event::Pong { .. })),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert!(matches!(&net.events(c)[0], Event::Pong { data, .. } if data == motd));
+}
