@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Runs the libraknet benchmark suite (issue 7) and collects the BENCH lines.
+
+Called by benches/run.sh after the build; usable alone:
+
+    benches/suite.py --bin build-bench/bin --out benches/report [--quick] [--runs N]
+
+Every run starts a fresh receiver on 127.0.0.1 (port 0, read back from its
+"listening port=P" line), runs one driver against it and keeps the driver's BENCH line.
+Runs of the same test are interleaved across libraries (run 1 of each, then run 2, ...)
+so that a burst of load from elsewhere on the host does not hit one library only.
+Writes OUT/results.txt (every BENCH line, raw) and OUT/meta.json (host, commit,
+settings); benches/report.py turns them into REPORT.md and plots.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+
+HOST = "127.0.0.1"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Receiver:
+    """A receiver process (rak_bench / rak_bench_udp / rak_bench_enet recv)."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv + ["--port", "0", "--host", HOST],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening port="):
+            self.stop()
+            raise RuntimeError(f"receiver did not start: {argv} said {line!r}")
+        self.port = int(line.split("=", 1)[1].split()[0])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def programs(bindir):
+    b = lambda name: os.path.join(bindir, name)
+    return {
+        "libraknet": {"recv": [b("rak_bench"), "recv", "--max-connections", "20000"],
+                      "drive": [b("rak_bench")]},
+        "enet": {"recv": [b("rak_bench_enet"), "recv"], "drive": [b("rak_bench_enet")]},
+        "udp": {"recv": [b("rak_bench_udp"), "recv"], "drive": [b("rak_bench_udp")]},
+        "udp-mmsg": {"recv": [b("rak_bench_udp"), "recv"],
+                     "drive": [b("rak_bench_udp")], "extra": ["--mmsg"]},
+        "loadgen": {"drive": [b("rak_loadgen")]},
+    }
+
+
+def plan(quick, runs):
+    """The list of (test group, runs, [(lib, driver args, receiver lib)])."""
+    n = lambda full, q: q if quick else full
+    groups = []
+    # T1: the contract sizes, then a sweep for the throughput-vs-size plot.
+    t1 = [(64, n(1_000_000, 100_000)), (1024, n(200_000, 20_000))]
+    sweep = [] if quick else [(16, 1_000_000), (256, 500_000), (4096, 50_000)]
+    for size, count in t1 + sweep:
+        jobs = []
+        for lib in ("libraknet", "enet", "udp", "udp-mmsg"):
+            jobs.append((lib, ["send", "--count", str(count), "--size", str(size),
+                               "--test", "T1"], lib))
+        groups.append((f"T1 {size} B", runs if (size, count) in t1 else max(1, min(runs, 3)), jobs))
+    # T2: sequential round trips.
+    jobs = [(lib, ["pingpong", "--count", str(n(10_000, 2_000)), "--size", "64"], lib)
+            for lib in ("libraknet", "enet", "udp")]
+    groups.append(("T2", runs, jobs))
+    # T4: one 16 MiB message.
+    jobs = [(lib, ["send", "--count", "1", "--size", str(16 << 20), "--test", "T4"], lib)
+            for lib in ("libraknet", "enet")]
+    groups.append(("T4", runs, jobs))
+    # T3: K clients from the one-thread load generator; the rak_bench conns mode (one
+    # rak_peer per client) as a cross-check at 100.
+    secs = n(5, 2)
+    t3runs = max(1, min(runs, 3))
+    for k in ((100, 1000) if quick else (100, 1000, 10_000)):
+        jobs = [("loadgen", ["--clients", str(k), "--seconds", str(secs)], "libraknet")]
+        groups.append((f"T3 {k} clients", t3runs, jobs))
+    if not quick:
+        groups.append(("T3 100 clients, rak_peer each", 1,
+                       [("libraknet", ["conns", "--clients", "100", "--seconds", str(secs),
+                                       "--test", "T3-peers"], "libraknet")]))
+    # T5: 400-byte messages, 100 per second, 20 ms simulated round trip, loss 0/1/5 %.
+    for loss in (0, 1, 5):
+        jobs = [("libraknet", ["send", "--count", str(n(500, 200)), "--size", "400",
+                               "--rate", "100", "--test", "T5", "--sim-latency-ms", "10",
+                               "--sim-loss", str(loss)], "libraknet")]
+        groups.append((f"T5 {loss} % loss", t3runs, jobs))
+    return groups
+
+
+def run_one(progs, lib, args, recv_lib, timeout):
+    p = progs[lib]
+    rx = Receiver(progs[recv_lib]["recv"] + progs[recv_lib].get("extra", []))
+    try:
+        argv = p["drive"] + args + ["--host", HOST, "--port", str(rx.port)] + p.get("extra", [])
+        t0 = time.monotonic()
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        lines = [l for l in r.stdout.splitlines() if l.startswith("BENCH ")]
+        if r.returncode != 0 or not lines:
+            log(f"  FAILED ({r.returncode}): {' '.join(argv)}\n{r.stdout}{r.stderr}")
+            return None, r.stderr
+        log(f"  {lines[-1]}  [{time.monotonic() - t0:.1f} s]")
+        return lines[-1], r.stderr
+    except subprocess.TimeoutExpired:
+        log(f"  TIMEOUT: {lib} {' '.join(args)}")
+        return None, ""
+    finally:
+        rx.stop()
+
+
+def git_rev(root):
+    try:
+        rev = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", required=True, help="directory holding rak_bench and the baselines")
+    ap.add_argument("--out", required=True, help="output directory (results.txt, meta.json)")
+    ap.add_argument("--quick", action="store_true", help="small counts, one run each")
+    ap.add_argument("--runs", type=int, default=None, help="runs per test (default 5, quick 1)")
+    ap.add_argument("--only", default="", help="run only groups whose name starts with this")
+    ap.add_argument("--append", action="store_true",
+                    help="add to results.txt instead of replacing it (e.g. to redo one group)")
+    args = ap.parse_args()
+    runs = args.runs or (1 if args.quick else 5)
+    os.makedirs(args.out, exist_ok=True)
+    progs = programs(args.bin)
+    missing = [p for lib in progs.values() for p in lib["drive"][:1] if not os.access(p, os.X_OK)]
+    if missing:
+        sys.exit(f"missing programs (build with -DRAKNET_BENCH_BASELINES=ON): {missing}")
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": git_rev(root),
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "loadavg_start": os.getloadavg(),
+        "quick": args.quick,
+        "runs": runs,
+    }
+    results_path = os.path.join(args.out, "results.txt")
+    prior_seconds = prior_failures = 0
+    started = time.monotonic()
+    failures = 0
+    if args.append:
+        try:
+            with open(os.path.join(args.out, "meta.json")) as f:
+                old = json.load(f)
+            meta.update({k: old[k] for k in ("date", "commit", "loadavg_start", "quick", "runs")
+                         if k in old})
+            prior_seconds, prior_failures = old.get("seconds", 0), old.get("failures", 0)
+            meta["appended"] = old.get("appended", []) + [time.strftime("%H:%M:%S") + " " + args.only]
+        except (OSError, ValueError):
+            pass
+    with open(results_path, "a" if args.append else "w") as out:
+        for name, nruns, jobs in plan(args.quick, runs):
+            if args.only and not name.startswith(args.only):
+                continue
+            log(f"{name}: {nruns} run(s) x {len(jobs)} program(s)")
+            for _ in range(nruns):
+                for lib, dargs, recv_lib in jobs:
+                    line, _ = run_one(progs, lib, dargs, recv_lib, timeout=600)
+                    if line:
+                        out.write(line + "\n")
+                        out.flush()
+                    else:
+                        failures += 1
+    meta["loadavg_end"] = os.getloadavg()
+    meta["seconds"] = round(prior_seconds + time.monotonic() - started, 1)
+    meta["failures"] = prior_failures + failures
+    with open(os.path.join(args.out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    log(f"suite done in {meta['seconds']} s, {failures} failed run(s); {results_path}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
