@@ -1,6 +1,7 @@
 //! Scenario tests of the sans-IO core on the simulated network (`sim.rs`).
 
 mod access;
+mod attacks;
 mod bandwidth;
 mod manage;
 mod replay;
