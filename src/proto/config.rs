@@ -64,8 +64,8 @@ impl Default for ReliabilityConfig {
             unreliable_timeout: Duration::from_millis(1000),
             ack_delay: Duration::ZERO,
             max_split_count: 65_536,
-            max_split_message_bytes: 64 << 20,
-            max_concurrent_splits: 64,
+            max_split_message_bytes: 32 << 20,
+            max_concurrent_splits: 8,
             max_ordering_queue: 65_536,
             min_rto: Duration::from_millis(10),
             max_rto: Duration::from_millis(2000),
@@ -107,6 +107,13 @@ pub struct Config {
     /// Send an unreliable ping every this often while connected (0 = RakNet's default:
     /// only keep-alive pings).
     pub occasional_ping: Duration,
+    /// Unconnected pongs are at most this many times the size of the ping they answer
+    /// (anti-reflection; 1 = never more bytes back than came in). A pong whose offline
+    /// data would exceed it is sent without the data (discovery still works), or not at
+    /// all if even that is too large. libraknet's own pings are padded so they always get
+    /// the data; RakNet 4 and Bedrock clients send 33-byte pings, so a server that wants
+    /// them to see its offline data raises this (e.g. to 16).
+    pub ping_amplification: u32,
     /// Per-connection reliability limits.
     pub reliability: ReliabilityConfig,
     /// Refuse OPEN_CONNECTION_REQUEST_2 with ID_IP_RECENTLY_CONNECTED when the same IP
@@ -150,6 +157,7 @@ impl Default for Config {
             cookies: true,
             internal_address_count: 0,
             occasional_ping: Duration::ZERO,
+            ping_amplification: 1,
             reliability: ReliabilityConfig::default(),
             limit_ip_connection_frequency: false,
             ip_frequency_exempts_loopback: true,

@@ -98,6 +98,8 @@ pub(crate) struct Connection {
     /// Closed for sending something other than CONNECTION_REQUEST first (§5.6); the
     /// endpoint may ban the IP.
     pub(crate) violated_handshake: bool,
+    /// Set when this slot answered ID_INVALID_PASSWORD; the endpoint counts it and clears it.
+    pub(crate) refused_password: bool,
     pings_sent: u64,
     pongs_received: u64,
     meter: Meter,
@@ -191,12 +193,13 @@ impl Connection {
             next_occasional_ping: None,
             close_deadline: None,
             end_reported: false,
-            pings: VecDeque::with_capacity(PING_SAMPLES),
+            pings: VecDeque::new(),
             early: Vec::new(),
             timer_key: None,
             dirty: false,
             timeout: None,
             violated_handshake: false,
+            refused_password: false,
             pings_sent: 0,
             pongs_received: 0,
             meter: Meter::new(now),
@@ -523,6 +526,7 @@ impl Connection {
             let mut m = Vec::with_capacity(9);
             m.push(id::INVALID_PASSWORD);
             m.extend_from_slice(&ctx.local_guid.to_be_bytes());
+            self.refused_password = true;
             self.queue_control(now, &m, Reliability::Reliable);
             self.phase = Phase::Disconnecting;
             self.close_deadline = Some(now + Duration::from_secs(2).min(self.timeout(ctx.config)));
@@ -632,9 +636,15 @@ impl Connection {
         (self.timeout(config) / 2).max(Duration::from_millis(100))
     }
 
-    /// Closed from the application's point of view, only acknowledging resends.
+    /// Closed from the application's point of view, only acknowledging resends; or an
+    /// incoming slot that refused the password and is only delivering that answer (the
+    /// application never heard of it). A new attempt from the same address or GUID may
+    /// replace either: a client retrying with the right password is not refused as
+    /// "already connected" meanwhile (RakNet drops such a slot as soon as it has sent
+    /// the answer).
     pub(crate) fn is_lingering(&self) -> bool {
         self.phase == Phase::CloseAfterAcks
+            || (self.incoming && !self.reported && self.phase == Phase::Disconnecting)
     }
 
     /// Timers: handshake and dead-connection timeouts, keep-alive, occasional pings,
@@ -662,6 +672,9 @@ impl Connection {
                     return;
                 }
                 if now >= self.last_reliable_send + timeout / 2 && self.send.is_idle() {
+                    // Quiet for half a timeout: give back what traffic grew first.
+                    self.send.trim();
+                    self.recv.trim();
                     self.send_ping(now, Reliability::Reliable);
                 }
                 if let Some(t) = self.next_occasional_ping {

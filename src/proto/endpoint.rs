@@ -40,6 +40,11 @@ const MAX_OFFLINE_QUEUE: usize = 1024;
 const MAX_PENDING_OFFLINE_EVENTS: usize = 4096;
 /// Cookies are valid for the epoch they were made in and the one after.
 const COOKIE_EPOCH: Duration = Duration::from_secs(30);
+/// Bytes of an unconnected pong before its offline data.
+const PONG_HEADER: usize = 33;
+/// Connected-mode datagrams above this are dropped: RakNet peers never exceed 1492 bytes
+/// (some Bedrock servers overshoot their MTU by a few dozen bytes, PROTOCOL.md §8.5).
+const MAX_CONNECTED_DATAGRAM: usize = 1600;
 /// Smallest step between a connection's timer runs.
 const MIN_TIMER_STEP: Duration = Duration::from_millis(1);
 
@@ -67,7 +72,9 @@ pub struct Endpoint {
     local_addr: SocketAddr,
     guid: u64,
     cookie_key: (u64, u64),
-    conns: HashMap<ConnId, Connection>,
+    /// Boxed: the table then holds a pointer per slot, not a whole connection, and a
+    /// growing table moves pointers.
+    conns: HashMap<ConnId, Box<Connection>>,
     attempts: HashMap<ConnId, Attempt>,
     /// Address → connection or attempt using it.
     by_addr: HashMap<SocketAddr, ConnId>,
@@ -190,6 +197,13 @@ impl Endpoint {
         }
         if addr.ip().is_unspecified() || addr.port() == 0 {
             return Err(ConnectError::InvalidAddress);
+        }
+        // A connection that only lingers to acknowledge resends (after it ended or was
+        // refused) gives way to a new attempt, as it does on the accepting side.
+        if let Some(&old) = self.by_addr.get(&addr) {
+            if self.conns.get(&old).is_some_and(|c| c.is_lingering()) {
+                self.remove_conn(old);
+            }
         }
         if self.by_addr.contains_key(&addr) {
             return Err(ConnectError::AlreadyConnected);
@@ -352,6 +366,9 @@ impl Endpoint {
             guid: Some(self.guid),
         }
         .encode(&mut buf);
+        // Padded to the largest pong, so a server that never answers with more bytes than
+        // it received can still send its whole offline data back to us.
+        buf.resize(PONG_HEADER + MAX_OFFLINE_DATA, 0);
         self.queue_offline(addr, buf);
     }
 
@@ -387,6 +404,11 @@ impl Endpoint {
             self.stats.dropped.unknown_source += 1;
             return;
         };
+        if bytes.len() > MAX_CONNECTED_DATAGRAM {
+            self.stats.malformed_datagrams += 1;
+            self.stats.dropped.oversize += 1;
+            return;
+        }
         let Some(c) = self.conns.get_mut(&id) else {
             // An attempt still probing: connected-mode data cannot be for it.
             self.stats.unknown_source_datagrams += 1;
@@ -401,6 +423,7 @@ impl Endpoint {
         };
         let outcome = c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges);
         let violated = c.violated_handshake;
+        let refused_password = std::mem::take(&mut c.refused_password);
         let counter = match outcome {
             DatagramOutcome::Accepted => None,
             DatagramOutcome::BadHeader => Some(&mut self.stats.dropped.bad_datagram_header),
@@ -413,6 +436,9 @@ impl Endpoint {
         }
         if violated {
             self.ban_violator(now, from);
+        }
+        if refused_password {
+            self.stats.refused.invalid_password += 1;
         }
         self.touch(id);
     }
@@ -502,7 +528,7 @@ impl Endpoint {
                 time,
                 ..
             } => {
-                if open_connections_only && self.incoming_count >= self.config.max_incoming {
+                if open_connections_only && self.incoming_full() {
                     return;
                 }
                 let mut buf = self.spare.pop().unwrap_or_default();
@@ -514,6 +540,17 @@ impl Endpoint {
                 } else {
                     &self.config.offline_data[..]
                 };
+                let limit = received.saturating_mul(self.config.ping_amplification.max(1) as usize);
+                let data = if PONG_HEADER + data.len() <= limit {
+                    data
+                } else {
+                    self.stats.dropped.amplification += 1;
+                    &[][..]
+                };
+                if PONG_HEADER + data.len() > limit {
+                    self.recycle(buf);
+                    return;
+                }
                 Offline::UnconnectedPong {
                     time,
                     guid: self.guid,
@@ -545,6 +582,7 @@ impl Endpoint {
                 let mut buf = self.spare.pop().unwrap_or_default();
                 buf.clear();
                 if protocol != self.config.protocol_version {
+                    self.stats.refused.incompatible_protocol += 1;
                     Offline::IncompatibleProtocol {
                         protocol: self.config.protocol_version,
                         guid: self.guid,
@@ -572,7 +610,17 @@ impl Endpoint {
             }
             Offline::OpenConnectionRequest2 {
                 cookie, guid, mtu, ..
-            } => self.on_request_2(now, from, cookie, guid, mtu),
+            } => {
+                // REPLY_2 is 28 bytes plus the client's address. Without cookies nothing
+                // proves the source, so allow at most the one byte RakNet 4's own format
+                // adds (34 in, 35 out), never an IPv6 address in answer to a short request.
+                let reply_len = 28 + if from.is_ipv4() { 7 } else { 29 };
+                if !self.config.cookies && reply_len > received + 1 {
+                    self.stats.dropped.amplification += 1;
+                    return;
+                }
+                self.on_request_2(now, from, cookie, guid, mtu)
+            }
             Offline::OpenConnectionReply1 {
                 cookie,
                 has_public_key,
@@ -696,7 +744,7 @@ impl Endpoint {
             }
             _ => return self.reject(from, id::ALREADY_CONNECTED),
         }
-        if self.incoming_count >= self.config.max_incoming {
+        if self.incoming_full() {
             return self.reject(from, id::NO_FREE_INCOMING_CONNECTIONS);
         }
         if !self.may_take_slot(now, from) {
@@ -705,7 +753,7 @@ impl Endpoint {
         let id = ConnId(ConnId::INCOMING_BIT | self.next_incoming);
         self.next_incoming += 1;
         let conn = Connection::new_incoming(now, id, from, guid, mtu, &self.config);
-        self.conns.insert(id, conn);
+        self.conns.insert(id, Box::new(conn));
         self.by_addr.insert(from, id);
         self.by_guid.insert(guid, id);
         self.incoming_count += 1;
@@ -713,7 +761,21 @@ impl Endpoint {
         self.reschedule(now, id);
     }
 
+    /// No free incoming slot. Slots that only linger after their connection ended do
+    /// not count (as in 4.081, whose limit counts connected systems only); they are
+    /// counted one by one only when the fast count says full.
+    fn incoming_full(&self) -> bool {
+        self.incoming_count >= self.config.max_incoming
+            && self
+                .conns
+                .values()
+                .filter(|c| c.incoming && !c.is_lingering())
+                .count()
+                >= self.config.max_incoming as usize
+    }
+
     fn reject(&mut self, to: SocketAddr, rid: u8) {
+        self.stats.refused.count(rid);
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
         Offline::Rejection {
@@ -775,7 +837,7 @@ impl Endpoint {
         let mut conn =
             Connection::new_outgoing(now, id, from, guid, mtu, &self.config, self.guid, &password);
         conn.set_timeout(timeout);
-        self.conns.insert(id, conn);
+        self.conns.insert(id, Box::new(conn));
         self.by_addr.insert(from, id);
         self.by_guid.entry(guid).or_insert(id);
         self.touch(id);
@@ -866,8 +928,14 @@ impl Endpoint {
     /// Next event for the application.
     pub fn poll_event(&mut self) -> Option<Event> {
         let e = self.events.pop_front();
-        if let Some(Event::Connected { .. }) = e {
-            self.stats.connections_opened += 1;
+        match e {
+            Some(Event::Connected { .. }) => self.stats.connections_opened += 1,
+            // Drained: a burst the application polled late does not pin its peak storage
+            // (one reallocation per burst of more than this many events).
+            None if self.events.capacity() > MAX_PENDING_OFFLINE_EVENTS => {
+                self.events = VecDeque::new();
+            }
+            _ => {}
         }
         e
     }

@@ -28,5 +28,5 @@ pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};
 pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};
 pub use options::{Priority, Receipt, Reliability, SendOptions, ORDERING_CHANNELS};
-pub use stats::{ConnStats, DropCounters, EndpointStats};
+pub use stats::{ConnStats, DropCounters, EndpointStats, RefusalCounters};
 pub use time::Time;

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::time::Time;
+use super::wire::id;
 
 /// Counters of one endpoint, all since its creation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,6 +31,45 @@ pub struct EndpointStats {
     /// Datagrams (or answers) dropped, by reason. The three totals above stay as they
     /// were; these counters say why.
     pub dropped: DropCounters,
+    /// Connection attempts this endpoint refused, by the answer it sent.
+    pub refused: RefusalCounters,
+}
+
+/// Remote systems' connection attempts refused, by the answer sent (PROTOCOL.md §4.4,
+/// §5.6). Datagrams from banned IPs are counted in `DropCounters::banned` instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefusalCounters {
+    /// ID_NO_FREE_INCOMING_CONNECTIONS: no free incoming slot.
+    pub server_full: u64,
+    /// ID_ALREADY_CONNECTED: the address or GUID already has a connection.
+    pub already_connected: u64,
+    /// ID_IP_RECENTLY_CONNECTED: the per-IP connection frequency limit.
+    pub ip_recently_connected: u64,
+    /// ID_INCOMPATIBLE_PROTOCOL_VERSION: another protocol version.
+    pub incompatible_protocol: u64,
+    /// ID_INVALID_PASSWORD: a wrong password in CONNECTION_REQUEST.
+    pub invalid_password: u64,
+}
+
+impl RefusalCounters {
+    /// Counts an offline rejection with message id `rid`.
+    pub(crate) fn count(&mut self, rid: u8) {
+        match rid {
+            id::NO_FREE_INCOMING_CONNECTIONS => self.server_full += 1,
+            id::ALREADY_CONNECTED => self.already_connected += 1,
+            id::IP_RECENTLY_CONNECTED => self.ip_recently_connected += 1,
+            _ => {}
+        }
+    }
+
+    /// Sum of all counters.
+    pub fn total(&self) -> u64 {
+        self.server_full
+            + self.already_connected
+            + self.ip_recently_connected
+            + self.incompatible_protocol
+            + self.invalid_password
+    }
 }
 
 /// Why datagrams were dropped or answers withheld. Each datagram is counted once, under
@@ -65,6 +105,8 @@ pub struct DropCounters {
     /// Pongs and advertisements not reported because 4096 events were waiting to be
     /// polled.
     pub event_queue_full: u64,
+    /// Connected-mode datagrams larger than any RakNet peer sends (over 1,600 bytes).
+    pub oversize: u64,
 }
 
 /// A snapshot of one connection's statistics (RakNet's `RakNetStatistics`, growing).
@@ -167,7 +209,7 @@ pub(crate) struct Meter {
 
 impl Meter {
     pub(crate) fn new(now: Time) -> Meter {
-        let mut ring = VecDeque::with_capacity(12);
+        let mut ring = VecDeque::new();
         ring.push_back((now, [0; 3]));
         Meter {
             ring,

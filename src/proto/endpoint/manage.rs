@@ -41,6 +41,12 @@ impl Endpoint {
         Ok(())
     }
 
+    /// Whether `add_ban` would accept `pattern`'s syntax (it may still refuse it for a
+    /// full ban list). Lets a driver reject a bad pattern before queuing it.
+    pub fn check_ban_pattern(pattern: &str) -> Result<(), BanError> {
+        Pattern::parse(pattern).map(|_| ())
+    }
+
     /// Removes a pattern added by `add_ban` (written the same way); whether it was there.
     pub fn remove_ban(&mut self, pattern: &str) -> bool {
         Pattern::parse(pattern).is_ok_and(|p| self.bans.remove(&p))

@@ -6,8 +6,9 @@
 //! ordering-index order; sequenced kinds never older than one already delivered, and
 //! only once the ordered message they were sent after has been delivered (pitfall 18).
 //! Out-of-order messages wait in a min-heap per channel, bounded by `max_ordering_queue`
-//! entries per channel and by a byte budget for the whole connection. Duplicate
-//! filtering happens before this (`recv.rs`).
+//! entries per channel and by a byte budget for the whole connection. A channel's state
+//! exists only once a message arrives on it (most connections use one or two of the 32).
+//! Duplicate filtering happens before this (`recv.rs`).
 //!
 //! Heap keys use an unwrapped 64-bit position (`read_pos` plus the 24-bit distance from
 //! `orderedRead`) instead of 4.081's `base`-relative weight, so they stay ordered across
@@ -20,6 +21,7 @@ use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::mem::size_of;
 
+use super::channels::ChannelMap;
 use super::recv::{Delivery, RecvStats};
 use crate::proto::config::ReliabilityConfig;
 use crate::proto::options::{Reliability, ORDERING_CHANNELS};
@@ -98,7 +100,7 @@ struct Channel {
 /// Ordering and sequencing state of one connection.
 #[derive(Debug)]
 pub(crate) struct Ordering {
-    channels: [Channel; ORDERING_CHANNELS as usize],
+    channels: ChannelMap<Channel>,
     max_queue: usize,
     max_held_bytes: usize,
     held_bytes: usize,
@@ -183,7 +185,7 @@ impl Ordering {
             HELD_BYTES
         };
         Ordering {
-            channels: std::array::from_fn(|_| Channel::default()),
+            channels: ChannelMap::default(),
             max_queue: cfg.max_ordering_queue,
             max_held_bytes,
             held_bytes: 0,
@@ -202,13 +204,18 @@ impl Ordering {
         if !reliability.wire().is_ordered_or_sequenced() {
             return true;
         }
-        let Some(ch) = self.channels.get(usize::from(channel)) else {
-            return true;
-        };
-        if !seq::older(ch.ordered_read, oi & seq::MASK) {
+        if channel >= ORDERING_CHANNELS {
             return true;
         }
-        ch.heap.len() < self.max_queue
+        // A channel not in use yet expects ordering index 0 and holds nothing.
+        let (read, queued) = self
+            .channels
+            .get(channel)
+            .map_or((0, 0), |ch| (ch.ordered_read, ch.heap.len()));
+        if !seq::older(read, oi & seq::MASK) {
+            return true;
+        }
+        queued < self.max_queue
             && self.held_bytes + len + size_of::<Held>() <= self.max_held_bytes
     }
 
@@ -229,7 +236,7 @@ impl Ordering {
             stats.ordering_overflow += 1;
             return;
         }
-        let Some(ch) = self.channels.get_mut(usize::from(msg.channel)) else {
+        let Some(ch) = self.channels.get_or_create(msg.channel) else {
             // Frame decoding rejects channels >= 32; this is only a second line.
             stats.bad_frames += 1;
             return;
@@ -266,17 +273,26 @@ impl Ordering {
     /// Test hook (`Receiver::start_numbers_at`): every channel expects `oi` next.
     #[cfg(test)]
     pub(crate) fn start_at(&mut self, oi: u32) {
-        for ch in &mut self.channels {
-            ch.ordered_read = oi & seq::MASK;
+        for c in 0..ORDERING_CHANNELS {
+            if let Some(ch) = self.channels.get_or_create(c) {
+                ch.ordered_read = oi & seq::MASK;
+            }
         }
     }
 
     /// Messages waiting on `channel`.
     #[cfg(test)]
     pub(crate) fn queued(&self, channel: u8) -> usize {
-        self.channels
-            .get(usize::from(channel))
-            .map_or(0, |c| c.heap.len())
+        self.channels.get(channel).map_or(0, |c| c.heap.len())
+    }
+
+    /// Frees the storage of empty heaps (idle connections).
+    pub(crate) fn trim(&mut self) {
+        for ch in self.channels.iter_mut() {
+            if ch.heap.is_empty() && ch.heap.capacity() > 0 {
+                ch.heap = BinaryHeap::new();
+            }
+        }
     }
 
     /// Bytes charged for all waiting messages.
@@ -325,6 +341,25 @@ mod tests {
         fn take(&mut self) -> Vec<u8> {
             self.out.drain(..).map(|d| d.data[0]).collect()
         }
+    }
+
+    #[test]
+    fn channel_state_exists_only_for_channels_in_use() {
+        let mut t = T::new();
+        assert_eq!(t.o.channels.len(), 0);
+        t.ordered(7, 1, 71);
+        t.ordered(3, 0, 30);
+        t.ordered(31, 0, 90);
+        t.ordered(7, 0, 70);
+        assert_eq!(t.take(), [30, 90, 70, 71]);
+        assert_eq!(t.o.channels.len(), 3);
+        assert_eq!(t.o.channels.get(7).map(|c| c.ordered_read), Some(2));
+        assert_eq!(t.o.channels.get(3).map(|c| c.ordered_read), Some(1));
+        assert_eq!(t.o.channels.get(31).map(|c| c.ordered_read), Some(1));
+        assert!(t.o.channels.get(4).is_none() && t.o.channels.get(32).is_none());
+        // Unordered kinds create nothing.
+        t.push(Reliability::Reliable, 9, 0, 0, 1);
+        assert_eq!(t.o.channels.len(), 3);
     }
 
     #[test]
@@ -402,7 +437,7 @@ mod tests {
     fn ordering_index_wraps() {
         let mut t = T::new();
         let start = seq::MASK - 1;
-        t.o.channels[2].ordered_read = start;
+        t.o.channels.get_or_create(2).unwrap().ordered_read = start;
         for (k, oi) in [1u32, seq::MASK, 0, start].iter().enumerate() {
             t.ordered(2, *oi, k as u8);
         }

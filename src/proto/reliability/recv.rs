@@ -2,9 +2,11 @@
 //! frame parsing with the validity rules of §7.2, duplicate detection (§9.4), split
 //! reassembly (`split.rs`, §8.3) and ordering/sequencing (`ordering.rs`, §7.4).
 //!
-//! Memory is fixed at rest and bounded under any input: duplicate detection uses two
-//! ring bitmaps (datagram numbers and reliable message numbers) instead of 4.081's
-//! growing queue, and pending ACK/NAK numbers are kept as a capped sorted range list.
+//! Memory is small at rest and bounded under any input: duplicate detection uses two
+//! bitmaps (datagram numbers and reliable message numbers, `window.rs`) that cover only
+//! the span of outstanding holes, capped, instead of 4.081's growing queue, and pending
+//! ACK/NAK numbers are kept as a capped sorted range list. `trim` gives back what an idle
+//! connection does not need.
 //! Unlike 4.081 we also drop the unreliable frames of a repeated datagram, so the
 //! network duplicating a datagram never duplicates a message.
 //!
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use super::ordering::{Incoming, Ordering};
 use super::split::{Inserted, MessageInfo, SplitAssembler, Verdict};
+use super::window::Received;
 use crate::proto::config::ReliabilityConfig;
 use crate::proto::error::DecodeError;
 use crate::proto::options::Reliability;
@@ -28,9 +31,11 @@ use crate::proto::wire::datagram::{self, DataHeader, FLAG_ACK, FLAG_NAK, FLAG_VA
 use crate::proto::wire::frame::Frame;
 use crate::proto::wire::{seq, Reader};
 
-/// Datagram numbers remembered for the repeated-datagram filter (2 KiB of bits).
+/// Datagram numbers remembered for the repeated-datagram filter (at most 2 KiB of bits,
+/// only while holes are outstanding).
 const DATAGRAM_WINDOW: u32 = 1 << 14;
-/// Reliable message numbers tracked ahead of the next expected one (8 KiB of bits).
+/// Reliable message numbers tracked ahead of the next expected one (at most 8 KiB of
+/// bits, only while holes are outstanding).
 /// Far more than a sender can have in flight (4.081: 512; our default: 8192).
 const MESSAGE_WINDOW: u32 = 1 << 16;
 /// A datagram further ahead than this is dropped without an ACK (§6.5).
@@ -85,68 +90,6 @@ pub(crate) struct RecvStats {
     pub(crate) splits_expired: u64,
 }
 
-/// A ring of bits indexed by a 24-bit number modulo its size (a power of two that
-/// divides 2^24, so the slot of a number is the same on both sides of the wrap).
-#[derive(Debug)]
-struct RingBits {
-    words: Box<[u64]>,
-}
-
-impl RingBits {
-    /// All clear; `bits` is a power of two from 64 to 2^24.
-    fn new(bits: u32) -> RingBits {
-        debug_assert!(bits.is_power_of_two() && (64..=seq::MASK + 1).contains(&bits));
-        RingBits {
-            words: vec![0; (bits / 64) as usize].into_boxed_slice(),
-        }
-    }
-    /// Word and bit of `n`'s slot.
-    fn slot(&self, n: u32) -> (usize, u32) {
-        let i = n as usize % (self.words.len() * 64);
-        (i / 64, (i % 64) as u32)
-    }
-    /// Whether `n`'s slot is set.
-    fn get(&self, n: u32) -> bool {
-        let (w, b) = self.slot(n);
-        self.words.get(w).is_some_and(|x| x >> b & 1 == 1)
-    }
-    /// Sets or clears `n`'s slot.
-    fn set(&mut self, n: u32, on: bool) {
-        let (w, b) = self.slot(n);
-        if let Some(x) = self.words.get_mut(w) {
-            if on {
-                *x |= 1 << b;
-            } else {
-                *x &= !(1 << b);
-            }
-        }
-    }
-    /// Clears the slots of `count` numbers starting at `from`.
-    fn clear_run(&mut self, from: u32, count: u32) {
-        let size = self.words.len() * 64;
-        if count as usize >= size {
-            self.words.fill(0);
-            return;
-        }
-        let mut n = from;
-        let mut left = count;
-        while left > 0 {
-            let (w, b) = self.slot(n);
-            let take = left.min(64 - b);
-            let mask = if take == 64 {
-                u64::MAX
-            } else {
-                ((1u64 << take) - 1) << b
-            };
-            if let Some(x) = self.words.get_mut(w) {
-                *x &= !mask;
-            }
-            n = n.wrapping_add(take);
-            left -= take;
-        }
-    }
-}
-
 /// What the message-number window says about a reliable frame.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Seen {
@@ -158,38 +101,18 @@ enum Seen {
     Beyond,
 }
 
-/// Reliable message numbers received (§9.4), as a bitmap window from `base`, the lowest
-/// number not yet received.
-#[derive(Debug)]
-struct MessageWindow {
-    base: u32,
-    bits: RingBits,
-}
-
-impl MessageWindow {
-    /// Classifies message number `n` without recording it.
-    fn check(&self, n: u32) -> Seen {
-        let hole = seq::distance(self.base, n);
-        if hole >= seq::HALF {
-            Seen::Duplicate
-        } else if hole >= MESSAGE_WINDOW {
-            Seen::Beyond
-        } else if self.bits.get(n) {
-            Seen::Duplicate
-        } else {
-            Seen::New
-        }
-    }
-    /// Records `n` (which `check` called `New`) and slides past everything received.
-    fn mark(&mut self, n: u32) {
-        if self.check(n) != Seen::New {
-            return;
-        }
-        self.bits.set(n, true);
-        while self.bits.get(self.base) {
-            self.bits.set(self.base, false);
-            self.base = seq::add(self.base, 1);
-        }
+/// Classifies reliable message number `n` against the numbers received (§9.4) without
+/// recording it.
+fn check_message(messages: &Received, n: u32) -> Seen {
+    let hole = seq::distance(messages.base, n);
+    if hole >= seq::HALF {
+        Seen::Duplicate
+    } else if hole >= MESSAGE_WINDOW {
+        Seen::Beyond
+    } else if messages.contains(n) {
+        Seen::Duplicate
+    } else {
+        Seen::New
     }
 }
 
@@ -239,6 +162,12 @@ impl RangeSet {
     fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
+    /// Frees the storage if nothing is pending.
+    fn trim_storage(&mut self) {
+        if self.ranges.is_empty() {
+            self.ranges = Vec::new();
+        }
+    }
     /// Writes one ACK or NAK datagram from the front of the list (a range ending at
     /// 0xFFFFFF sorts last, as §14 pitfall 14 wants) and removes what was written.
     fn write(&mut self, nak: bool, max_len: usize, buf: &mut Vec<u8>) -> bool {
@@ -269,9 +198,11 @@ pub(crate) struct Receiver {
     ack_delay: Duration,
     /// Next datagram number expected.
     expected: u32,
-    /// Datagram numbers received in `expected - DATAGRAM_WINDOW .. expected`.
-    datagrams: RingBits,
-    messages: MessageWindow,
+    /// Datagram numbers received: holes are tracked from at most `DATAGRAM_WINDOW`
+    /// before `expected`; older ones count as received.
+    datagrams: Received,
+    /// Reliable message numbers received.
+    messages: Received,
     acks: RangeSet,
     /// When pending ACKs must go out.
     ack_due: Option<Time>,
@@ -290,11 +221,8 @@ impl Receiver {
         Receiver {
             ack_delay: cfg.ack_delay,
             expected: 0,
-            datagrams: RingBits::new(DATAGRAM_WINDOW),
-            messages: MessageWindow {
-                base: 0,
-                bits: RingBits::new(MESSAGE_WINDOW),
-            },
+            datagrams: Received::default(),
+            messages: Received::default(),
             acks: RangeSet::default(),
             ack_due: None,
             naks: RangeSet::default(),
@@ -350,15 +278,16 @@ impl Receiver {
     /// filter. Returns whether `n` may have been received before.
     fn arrive(&mut self, now: Time, n: u32) -> Result<bool, DecodeError> {
         let ahead = seq::distance(self.expected, n);
+        let dg = &mut self.datagrams;
         if ahead != 0 && !seq::older(self.expected, n) {
-            // Late: no NAK. Repeated if seen, or too old to know.
-            let behind = seq::distance(n, self.expected);
-            if behind > DATAGRAM_WINDOW {
+            // Late: no NAK. Repeated if seen, or older than every hole still tracked.
+            let tracked =
+                !dg.is_empty() && seq::distance(dg.base, n) < seq::distance(dg.base, self.expected);
+            if !tracked || dg.contains(n) {
                 return Ok(true);
             }
-            let seen = self.datagrams.get(n);
-            self.datagrams.set(n, true);
-            return Ok(seen);
+            dg.insert(n);
+            return Ok(false);
         }
         if ahead > MAX_GAP {
             self.stats.gap_drops += 1;
@@ -374,9 +303,16 @@ impl Receiver {
                 .insert_wrapping(first, n.wrapping_sub(1) & seq::MASK);
             self.naks.trim(n, MAX_PENDING_RANGES);
             self.nak_due.get_or_insert(now);
-            self.datagrams.clear_run(self.expected, ahead);
         }
-        self.datagrams.set(n, true);
+        let dg = &mut self.datagrams;
+        if dg.is_empty() {
+            // No holes: everything before `expected` arrived.
+            dg.base = self.expected;
+        }
+        if seq::distance(dg.base, n) >= DATAGRAM_WINDOW {
+            dg.advance_to(seq::add(n, 1).wrapping_sub(DATAGRAM_WINDOW) & seq::MASK);
+        }
+        dg.insert(n);
         self.expected = seq::add(n, 1);
         Ok(false)
     }
@@ -399,7 +335,7 @@ impl Receiver {
             }
         };
         if reliable {
-            match self.messages.check(number) {
+            match check_message(&self.messages, number) {
                 Seen::New => {}
                 Seen::Duplicate => {
                     self.stats.duplicates += 1;
@@ -494,8 +430,8 @@ impl Receiver {
 
     /// Marks a reliable message number as received for good.
     fn consume(&mut self, reliable: bool, number: u32) {
-        if reliable {
-            self.messages.mark(number);
+        if reliable && check_message(&self.messages, number) == Seen::New {
+            self.messages.insert(number);
         }
     }
 
@@ -543,6 +479,24 @@ impl Receiver {
         self.stats.splits_expired += self.splits.expire(now) as u64;
     }
 
+    /// Gives back memory an idle connection does not need: storage of empty queues and
+    /// windows, and the holes of the repeated-datagram filter (the caller has seen no
+    /// datagram for a while; a datagram that late only loses its unreliable frames, as
+    /// one older than the window would). Reliable message holes stay: forgetting one
+    /// would drop its resend.
+    pub(crate) fn trim(&mut self) {
+        self.datagrams.advance_to(self.expected);
+        self.datagrams.trim();
+        self.messages.trim();
+        self.acks.trim_storage();
+        self.naks.trim_storage();
+        if self.deliveries.is_empty() {
+            self.deliveries = VecDeque::new();
+        }
+        self.splits.trim();
+        self.ordering.trim();
+    }
+
     /// ACK ranges waiting to be sent (whether due or not), for the connection's
     /// "close once pending ACKs are sent" rule (PROTOCOL.md §10.5).
     #[allow(dead_code)] // not every driver needs it
@@ -569,6 +523,7 @@ impl Receiver {
 impl Receiver {
     pub(crate) fn start_numbers_at(&mut self, datagram: u32, message: u32, ordering: u32) {
         self.expected = datagram & seq::MASK;
+        self.datagrams.base = self.expected;
         self.messages.base = message & seq::MASK;
         self.ordering.start_at(ordering);
     }
@@ -1154,12 +1109,40 @@ mod tests {
 
     #[test]
     fn memory_at_rest_is_small() {
-        let r = rx();
-        let bits = (DATAGRAM_WINDOW + MESSAGE_WINDOW) as usize / 8;
-        assert_eq!(
-            r.datagrams.words.len() * 8 + r.messages.bits.words.len() * 8,
-            bits
-        );
-        assert!(std::mem::size_of::<Receiver>() < 4096);
+        let mut r = rx();
+        assert!(std::mem::size_of::<Receiver>() < 1024);
+        // In-order traffic needs no bitmap storage.
+        for n in 0..3000u32 {
+            feed(&mut r, n, &[f(RO, b"x").num(n).ord(0, n)]);
+        }
+        assert_eq!(drain(&mut r).len(), 3000);
+        assert_eq!(r.datagrams.heap_bytes() + r.messages.heap_bytes(), 0);
+    }
+
+    #[test]
+    fn bitmaps_grow_with_holes_and_are_capped() {
+        let mut r = rx();
+        // Far-ahead message numbers within the window: storage up to the cap, no more.
+        feed(&mut r, 0, &[f(R, b"a").num(MESSAGE_WINDOW - 1)]);
+        feed(&mut r, 1, &[f(R, b"b").num(MESSAGE_WINDOW)]);
+        assert_eq!(r.stats().deferred, 1);
+        assert!(r.messages.heap_bytes() <= MESSAGE_WINDOW as usize / 8 + 64);
+        // Datagram holes are capped at the window and forgotten on trim.
+        feed(&mut r, 40_000, &[f(U, b"c")]);
+        feed(&mut r, 80_000, &[f(U, b"d")]);
+        assert!(r.datagrams.heap_bytes() <= DATAGRAM_WINDOW as usize / 8 + 64);
+        // A late datagram within the window is new once, then repeated.
+        feed(&mut r, 79_000, &[f(U, b"e")]);
+        feed(&mut r, 79_000, &[f(U, b"e")]);
+        // Older than the window: treated as repeated.
+        feed(&mut r, 60_000, &[f(U, b"f")]);
+        assert_eq!(drain(&mut r), [&b"a"[..], b"c", b"d", b"e"]);
+        r.trim();
+        assert_eq!(r.datagrams.heap_bytes(), 0);
+        feed(&mut r, 79_001, &[f(U, b"g")]);
+        assert!(drain(&mut r).is_empty(), "holes forgotten by trim");
+        feed(&mut r, 80_001, &[f(U, b"h")]);
+        assert_eq!(drain(&mut r), [b"h"]);
+        assert_eq!(r.datagrams.heap_bytes(), 0);
     }
 }

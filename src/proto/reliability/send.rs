@@ -26,6 +26,7 @@ use std::time::Duration;
 use self::flight::{Flight, InFlight};
 use self::history::{History, ReceiptWaits};
 use self::queue::{BufPool, OutFrame, Payload, SendQueue};
+use super::channels::ChannelMap;
 use crate::proto::config::{ReliabilityConfig, UDP_HEADER_SIZE};
 use crate::proto::congestion::{Controller, RttEstimator, SlidingWindow};
 use crate::proto::error::SendError;
@@ -74,6 +75,13 @@ struct FreshTimer {
     count: u32,
 }
 
+/// Next indexes to assign on one ordering channel (§7.4).
+#[derive(Copy, Clone, Debug, Default)]
+struct WriteIndexes {
+    ordered: u32,
+    sequenced: u32,
+}
+
 /// Retransmission timer of one resent frame (ordered by deadline first).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct ResendTimer {
@@ -113,8 +121,8 @@ pub(crate) struct Sender {
     /// Receipt outcomes for the connection: (serial, acked).
     receipts: VecDeque<(u32, bool)>,
 
-    ordered_write: [u32; ORDERING_CHANNELS as usize],
-    sequenced_write: [u32; ORDERING_CHANNELS as usize],
+    /// Next ordering and sequencing indexes of the channels in use.
+    channels: ChannelMap<WriteIndexes>,
     next_split_id: u16,
     next_datagram: u32,
 
@@ -224,8 +232,7 @@ impl Sender {
             fresh_timers: VecDeque::new(),
             resend_timers: BinaryHeap::new(),
             receipts: VecDeque::new(),
-            ordered_write: [0; ORDERING_CHANNELS as usize],
-            sequenced_write: [0; ORDERING_CHANNELS as usize],
+            channels: ChannelMap::default(),
             next_split_id: 0,
             next_datagram: 0,
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
@@ -241,7 +248,8 @@ impl Sender {
     /// Queues one of the connection's own control messages (ping, pong, disconnection
     /// notice) as `queue` does, but never refuses it for a full send buffer: the cap
     /// bounds application data, and the protocol must still be able to answer and say
-    /// goodbye when the application has filled it. Control messages are a few bytes each.
+    /// goodbye when the application has filled it. Control messages are a few bytes each,
+    /// and rare: their buffers bypass the pool, so an idle connection keeps none.
     pub(crate) fn queue_control(
         &mut self,
         now: Time,
@@ -249,7 +257,7 @@ impl Sender {
         opts: SendOptions,
     ) -> Result<(), SendError> {
         let cap = std::mem::replace(&mut self.max_buffer, usize::MAX);
-        let queued = self.queue(now, data, opts, 0);
+        let queued = self.enqueue(now, data, opts, 0, false);
         self.max_buffer = cap;
         queued
     }
@@ -263,6 +271,18 @@ impl Sender {
         data: &[u8],
         opts: SendOptions,
         receipt: u32,
+    ) -> Result<(), SendError> {
+        self.enqueue(now, data, opts, receipt, true)
+    }
+
+    /// `queue`, copying an unsplit message into a pooled buffer if `pooled`.
+    fn enqueue(
+        &mut self,
+        now: Time,
+        data: &[u8],
+        opts: SendOptions,
+        receipt: u32,
+        pooled: bool,
     ) -> Result<(), SendError> {
         if opts.channel >= ORDERING_CHANNELS {
             return Err(SendError::InvalidChannel);
@@ -295,7 +315,11 @@ impl Sender {
             let expires = (!reliability.is_reliable() && !self.unreliable_timeout.is_zero())
                 .then(|| now + self.unreliable_timeout);
             let frame = OutFrame {
-                payload: Payload::Owned(self.pool.copy_of(data)),
+                payload: Payload::Owned(if pooled {
+                    self.pool.copy_of(data)
+                } else {
+                    data.to_vec()
+                }),
                 split: None,
                 ordering_index,
                 sequencing_index,
@@ -342,18 +366,23 @@ impl Sender {
 
     /// Ordering and sequencing indexes of a new message on `channel` (§7.4).
     fn assign_indexes(&mut self, reliability: Reliability, channel: u8) -> (u32, u32) {
-        let ch = usize::from(channel);
-        if reliability.is_ordered() {
-            let oi = self.ordered_write[ch];
-            self.ordered_write[ch] = seq::add(oi, 1);
-            self.sequenced_write[ch] = 0;
+        let ordered = reliability.is_ordered();
+        if !ordered && !reliability.is_sequenced() {
+            return (0, 0);
+        }
+        // `queue` refused channels over 31.
+        let Some(ch) = self.channels.get_or_create(channel) else {
+            return (0, 0);
+        };
+        if ordered {
+            let oi = ch.ordered;
+            ch.ordered = seq::add(oi, 1);
+            ch.sequenced = 0;
             (oi, 0)
-        } else if reliability.is_sequenced() {
-            let si = self.sequenced_write[ch];
-            self.sequenced_write[ch] = seq::add(si, 1);
-            (self.ordered_write[ch], si)
         } else {
-            (0, 0)
+            let si = ch.sequenced;
+            ch.sequenced = seq::add(si, 1);
+            (ch.ordered, si)
         }
     }
 
@@ -717,6 +746,31 @@ impl Sender {
         self.queue.len() == 0 && self.flight.count() == 0
     }
 
+    /// Gives back memory an idle sender does not need: the storage of its empty queues,
+    /// tables and timers, pooled buffers, and the datagram history once nothing is in
+    /// flight and no receipt waits (what is left there would only give RTT samples).
+    /// Everything grows again on demand. Does nothing while frames are queued or in flight.
+    pub(crate) fn trim(&mut self) {
+        if !self.is_idle() {
+            return;
+        }
+        self.queue.trim();
+        self.flight.trim();
+        if self.receipt_waits.is_empty() {
+            self.history.clear();
+        }
+        self.receipt_waits.trim();
+        self.due = VecDeque::new();
+        self.due_count = 0;
+        self.fresh_timers = VecDeque::new();
+        self.resend_timers = BinaryHeap::new();
+        if self.receipts.is_empty() {
+            self.receipts = VecDeque::new();
+        }
+        self.pool.trim();
+        self.scratch = Vec::new();
+    }
+
     /// Bytes of message data queued or awaiting acknowledgement.
     pub(crate) fn buffered_bytes(&self) -> usize {
         self.queue.bytes() + self.flight.payload_bytes()
@@ -774,7 +828,11 @@ impl Sender {
         debug_assert!(self.is_idle(), "only a fresh sender can be renumbered");
         self.next_datagram = datagram & seq::MASK;
         self.flight = Flight::starting_at(message);
-        self.ordered_write = [ordering & seq::MASK; ORDERING_CHANNELS as usize];
+        for c in 0..ORDERING_CHANNELS {
+            if let Some(ch) = self.channels.get_or_create(c) {
+                ch.ordered = ordering & seq::MASK;
+            }
+        }
     }
 }
 
@@ -1538,6 +1596,56 @@ mod tests {
         assert!(s.is_idle());
         assert_eq!(s.poll_timeout(), None);
         assert!(!s.has_sendable(ms(5000)));
+    }
+
+    #[test]
+    fn trim_gives_back_an_idle_senders_memory() {
+        let mut s = sender();
+        // Busy: many small messages, a lost datagram pins history records.
+        for round in 0..20u64 {
+            let now = ms(round * 10);
+            for _ in 0..200 {
+                s.queue(now, &[1; 64], opts(Reliability::ReliableOrdered), 0)
+                    .unwrap();
+                s.queue(now, &[2; 64], opts(Reliability::Unreliable), 0)
+                    .unwrap();
+            }
+            let mut first = true;
+            while let Some(d) = write(&mut s, now) {
+                if !first {
+                    s.on_ack(now, &[(d.number, d.number)]);
+                }
+                first = false;
+            }
+            // The first datagram's frames time out; their resends are acknowledged.
+            let later = now + Duration::from_secs(2);
+            s.handle_timeout(later);
+            while let Some(d) = write(&mut s, later) {
+                s.on_ack(later, &[(d.number, d.number)]);
+            }
+        }
+        assert!(s.is_idle());
+        assert!(s.history.len() > 0 && s.pool.is_allocated());
+        // Not idle: trim changes nothing.
+        s.queue(ms(500), b"q", opts(Reliability::Reliable), 0)
+            .unwrap();
+        s.trim();
+        assert_eq!(s.queue.len(), 1);
+        let d = write(&mut s, ms(500)).unwrap();
+        s.on_ack(ms(501), &[(d.number, d.number)]);
+        assert!(s.history.len() > 0);
+        s.trim();
+        assert_eq!(s.history.len(), 0);
+        assert!(!s.pool.is_allocated());
+        assert_eq!(s.due.capacity() + s.fresh_timers.capacity(), 0);
+        assert_eq!(s.resend_timers.capacity() + s.receipts.capacity(), 0);
+        // It works as before afterwards, numbers carrying on.
+        s.queue(ms(600), b"r", opts(Reliability::ReliableOrdered), 0)
+            .unwrap();
+        let d = write(&mut s, ms(600)).unwrap();
+        assert_eq!(d.frames[0].0.ordering_index, 4000);
+        s.on_ack(ms(601), &[(d.number, d.number)]);
+        assert!(s.is_idle());
     }
 
     #[test]

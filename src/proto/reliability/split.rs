@@ -323,6 +323,13 @@ impl SplitAssembler {
         }
     }
 
+    /// Frees the table's storage when no message is in progress (idle connections).
+    pub(crate) fn trim(&mut self) {
+        if self.partials.is_empty() && self.partials.capacity() > 0 {
+            self.partials = HashMap::new();
+        }
+    }
+
     /// Drops messages without a new fragment for `SPLIT_TIMEOUT`; returns how many.
     pub(crate) fn expire(&mut self, now: Time) -> usize {
         if self.next_expiry.map_or(true, |t| now < t) {

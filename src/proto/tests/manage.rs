@@ -317,3 +317,65 @@ fn open_connections_ping_is_answered_only_while_slots_are_free() {
     net.run_for(Duration::from_millis(100));
     assert_eq!(pongs(&net), vec![b"v1".to_vec(), b"v2, full".to_vec()]);
 }
+
+#[test]
+fn a_client_may_retry_with_the_right_password_at_once() {
+    let mut net = Net::new(210);
+    let s = net.add(Config {
+        password: b"pw".to_vec(),
+        ..server_config()
+    });
+    let c = net.add(Config::default());
+    net.connect(c, s, b"wrong");
+    net.run_until(|n| failed(n, c).is_some(), Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(failed(&net, c), Some(ConnectFailure::InvalidPassword));
+    // Both sides may still be delivering or acknowledging the refusal; neither the
+    // client's own lingering slot nor the server's refusing one stands in the way.
+    net.take_events(c);
+    let retry = net.connect(c, s, b"pw");
+    net.run_until(
+        |n| {
+            n.events(c)
+                .iter()
+                .any(|e| matches!(e, Event::Connected { conn, .. } if *conn == retry))
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(failed(&net, c), None);
+    assert_eq!(net.ep_ref(s).stats().refused.invalid_password, 1);
+}
+
+#[test]
+fn slots_that_only_linger_do_not_fill_the_server() {
+    let mut net = Net::new(211);
+    let s = net.add(Config {
+        max_incoming: 1,
+        ..Config::default()
+    });
+    let (a, b) = (net.add(Config::default()), net.add(Config::default()));
+    let (a_conn, s_conn) = net.connect_pair(a, s);
+    let now = net.now_of(a);
+    net.ep(a).close(now, a_conn, true).unwrap();
+    net.run_until(
+        |n| {
+            n.events(s).iter().any(|e| {
+                matches!(e, Event::Disconnected { conn, reason: DisconnectReason::ClosedByRemote, .. } if *conn == s_conn)
+            })
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    // The server's slot for `a` lingers to acknowledge resends, yet `b` gets in.
+    assert_eq!(net.ep_ref(s).connection_count(), 1);
+    net.connect_pair(b, s);
+    assert_eq!(net.ep_ref(s).stats().refused.server_full, 0);
+    // A third client finds the server full, and that refusal is counted.
+    let c = net.add(Config::default());
+    net.connect(c, s, b"");
+    net.run_until(|n| failed(n, c).is_some(), Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(failed(&net, c), Some(ConnectFailure::ServerFull));
+    assert_eq!(net.ep_ref(s).stats().refused.server_full, 1);
+}

@@ -813,6 +813,8 @@ fn bedrock_pongs_carry_a_length_prefix() {
     let bedrock = Config {
         protocol_version: PROTOCOL_BEDROCK_11,
         offline_data: motd.to_vec(),
+        // Bedrock clients ping with 33 bytes: let them see the MOTD.
+        ping_amplification: 16,
         ..server_config()
     };
     let s = net.add(bedrock);
@@ -849,4 +851,46 @@ fn bedrock_pongs_carry_a_length_prefix() {
     )
     .unwrap();
     assert!(matches!(&net.events(c)[0], Event::Pong { data, .. } if data == motd));
+}
+
+#[test]
+fn pongs_never_outgrow_pings_by_default() {
+    use crate::proto::wire::offline::{self, Offline};
+    let mut net = Net::new(17);
+    let s = net.add(Config {
+        offline_data: vec![b'x'; 300],
+        ..server_config()
+    });
+    let c = net.add(Config::default());
+    // A foreign 33-byte ping: the pong keeps the GUID but not the 300 bytes of data.
+    let mut ping = Vec::new();
+    Offline::UnconnectedPing {
+        open_connections_only: false,
+        time: 5,
+        guid: Some(9),
+    }
+    .encode(&mut ping);
+    let now = net.now;
+    net.ep(s)
+        .handle_datagram(now, "10.9.9.9:5".parse().unwrap(), &ping);
+    let mut out = Vec::new();
+    net.ep(s).poll_transmit(now, &mut out).unwrap();
+    assert_eq!(out.len(), ping.len());
+    assert!(matches!(
+        offline::decode(&out),
+        Some(Ok(Offline::UnconnectedPong { data: [], .. }))
+    ));
+    // A 25-byte ping (no GUID) gets nothing: even a bare pong is larger.
+    net.ep(s)
+        .handle_datagram(now, "10.9.9.9:5".parse().unwrap(), &ping[..25]);
+    assert!(net.ep(s).poll_transmit(now, &mut out).is_none());
+    // Our own pings are padded, so they get the whole offline data.
+    let (now, to) = (net.now, net.addr(s));
+    net.ep(c).ping(now, to, false);
+    net.run_until(
+        |n| n.events(c).iter().any(|e| matches!(e, Event::Pong { .. })),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert!(matches!(&net.events(c)[0], Event::Pong { data, .. } if data.len() == 300));
 }

@@ -101,6 +101,13 @@ impl Flight {
         self.slots.get_mut(i)?.as_mut()
     }
 
+    /// Frees the storage of an empty table (idle connections).
+    pub(super) fn trim(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = VecDeque::new();
+        }
+    }
+
     /// Removes an acknowledged frame.
     pub(super) fn release(&mut self, number: u32) -> Option<InFlight> {
         let i = self.index(number)?;

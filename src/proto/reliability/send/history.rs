@@ -130,6 +130,14 @@ impl History {
         }
     }
 
+    /// Forgets every record and frees the storage (idle connections, once no frame is
+    /// in flight and no receipt waits: what is left would only give RTT samples).
+    pub(super) fn clear(&mut self) {
+        self.msgs_base += self.msgs.len() as u64;
+        self.records = VecDeque::new();
+        self.msgs = VecDeque::new();
+    }
+
     /// Datagram number of the record at `offset`.
     pub(super) fn number_at(&self, offset: usize) -> u32 {
         seq::add(self.base, offset as u32)
@@ -240,6 +248,18 @@ impl ReceiptWaits {
         while self.waits.front().is_some_and(|w| w.1 == 0) {
             self.waits.pop_front();
             self.base += 1;
+        }
+    }
+
+    /// No receipt waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.waits.is_empty()
+    }
+
+    /// Frees the storage if no receipt waits.
+    pub(super) fn trim(&mut self) {
+        if self.waits.is_empty() {
+            self.waits = VecDeque::new();
         }
     }
 

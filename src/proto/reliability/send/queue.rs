@@ -108,10 +108,13 @@ const POOL_CLASSES: usize = 6;
 const POOL_BYTES_PER_CLASS: usize = 256 * 1024;
 
 /// Recycles the buffers of unsplit messages so the steady state allocates nothing per
-/// message. Bounded: at most `POOL_BYTES_PER_CLASS` idle bytes per size class.
+/// message. Bounded: at most `POOL_BYTES_PER_CLASS` idle bytes per size class. Only
+/// buffers it made (capacity exactly a class size) come back, so one-off buffers such as
+/// control messages' are freed; the lists exist only once something was recycled, and
+/// `trim` drops them, so an idle connection holds no pooled memory.
 #[derive(Debug, Default)]
 pub(super) struct BufPool {
-    free: [Vec<Vec<u8>>; POOL_CLASSES],
+    free: Option<Box<[Vec<Vec<u8>>; POOL_CLASSES]>>,
 }
 
 impl BufPool {
@@ -120,8 +123,10 @@ impl BufPool {
         let Some(class) = (0..POOL_CLASSES).find(|&c| POOL_MIN << c >= data.len()) else {
             return data.to_vec();
         };
-        let mut v = self.free[class]
-            .pop()
+        let mut v = self
+            .free
+            .as_mut()
+            .and_then(|f| f[class].pop())
             .unwrap_or_else(|| Vec::with_capacity(POOL_MIN << class));
         v.clear();
         v.extend_from_slice(data);
@@ -133,19 +138,24 @@ impl BufPool {
         let Payload::Owned(v) = payload else {
             return;
         };
-        // The largest class whose size the buffer can hold.
-        let Some(class) = (0..POOL_CLASSES)
-            .rev()
-            .find(|&c| v.capacity() >= POOL_MIN << c)
-        else {
+        let Some(class) = (0..POOL_CLASSES).find(|&c| v.capacity() == POOL_MIN << c) else {
             return;
         };
-        let list = &mut self.free[class];
-        if v.capacity() <= 2 * (POOL_MIN << class)
-            && list.len() * (POOL_MIN << class) < POOL_BYTES_PER_CLASS
-        {
+        let list = &mut self.free.get_or_insert_with(Box::default)[class];
+        if list.len() * (POOL_MIN << class) < POOL_BYTES_PER_CLASS {
             list.push(v);
         }
+    }
+
+    /// Frees every pooled buffer (the connection went idle).
+    pub(super) fn trim(&mut self) {
+        self.free = None;
+    }
+
+    /// Whether any storage is held.
+    #[cfg(test)]
+    pub(super) fn is_allocated(&self) -> bool {
+        self.free.is_some()
     }
 }
 
@@ -347,6 +357,22 @@ impl SendQueue {
         }
     }
 
+    /// Frees the storage of an empty queue (idle connections).
+    pub(super) fn trim(&mut self) {
+        if self.live != 0 {
+            return;
+        }
+        self.tidy_expiry();
+        for l in &mut self.levels {
+            if l.frames.is_empty() {
+                l.frames = VecDeque::new();
+            }
+        }
+        if self.expiry.is_empty() {
+            self.expiry = VecDeque::new();
+        }
+    }
+
     /// Earliest unreliable expiry (possibly of a frame already sent, if `tidy_expiry`
     /// has not run since).
     pub(super) fn next_expiry(&self) -> Option<Time> {
@@ -475,7 +501,12 @@ mod tests {
         let big = pool.copy_of(&[0; 5000]);
         assert_eq!(big.len(), 5000);
         pool.recycle(Payload::Owned(big)); // too large to pool: dropped
-        assert!(pool.free.iter().all(|l| l.is_empty()));
+        pool.recycle(Payload::Owned(vec![0; 9])); // not made by the pool: dropped
+        let pooled = pool.free.as_ref().unwrap();
+        assert_eq!(pooled.iter().map(Vec::len).collect::<Vec<_>>(), [0; 6]);
+        pool.recycle(Payload::Owned(w));
+        pool.trim();
+        assert!(pool.free.is_none());
     }
 
     #[test]
