@@ -5,13 +5,20 @@
  *
  *   rak_client --host H --port P [--protocol V] [--count N] [--size S]
  *              [--reliability NAME] [--channel C] [--password PW] [--expect-echo]
- *              [--timeout-ms T] [--sim-loss PCT] [--sim-latency-ms MS]
- *              [--sim-jitter-ms MS] [--sim-dup PCT] [--sim-reorder PCT]
+ *              [--first-byte B] [--timeout-ms T] [--hold-ms M] [--hold S]
+ *              [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]
+ *              [--sim-dup PCT] [--sim-reorder PCT]
  *
- * Message i is: byte 134 (ID_USER_PACKET_ENUM), i as 4 bytes big-endian, then bytes
- * (i + k) & 0xff up to S bytes. Exit status 0 only if everything expected happened.
- * Unreliable kinds may lose echoes: losses are reported, not failures. The --sim-*
- * options turn on the library's network simulator for both directions of the client.
+ * H is an IPv4 or IPv6 literal or a host name ("localhost"); an IPv6 literal makes the
+ * client bind "::". Message i is: byte B (default 134, ID_USER_PACKET_ENUM; decimal or
+ * 0x hex), i as 4 bytes big-endian, then bytes (i + k) & 0xff up to S bytes. Exit
+ * status 0 only if everything expected happened. Unreliable kinds may lose echoes:
+ * losses are reported, not failures. --hold-ms keeps the connection open M ms after
+ * the messages (and echoes) before disconnecting; losing it meanwhile is a failure.
+ * --hold (for the interop suite) instead waits up to S seconds for the connection to be
+ * lost and exits 0 only if it was. A refused connection prints the reason in words
+ * ("connection refused: banned") and exits 1. The --sim-* options turn on the
+ * library's network simulator for both directions of the client.
  */
 #include "common.h"
 
@@ -20,6 +27,7 @@ static const char *prog = "rak_client";
 struct state {
     rak_peer *peer;
     rak_conn conn;
+    uint8_t first_byte;
     uint32_t reliability;
     size_t size;
     uint32_t count;
@@ -29,11 +37,12 @@ struct state {
     uint8_t *seen;       /* per sequence number: echo arrived */
     bool failed;
     bool disconnected;
+    uint32_t end_reason; /* RAK_REASON_* of the disconnection, once disconnected */
 };
 
-static void fill(uint8_t *buf, size_t size, uint32_t seq)
+static void fill(uint8_t *buf, size_t size, uint8_t first_byte, uint32_t seq)
 {
-    buf[0] = EX_ID_USER_PACKET;
+    buf[0] = first_byte;
     buf[1] = (uint8_t)(seq >> 24);
     buf[2] = (uint8_t)(seq >> 16);
     buf[3] = (uint8_t)(seq >> 8);
@@ -45,7 +54,7 @@ static void fill(uint8_t *buf, size_t size, uint32_t seq)
 
 static void on_echo(struct state *s, const uint8_t *data, size_t len)
 {
-    if (len != s->size || len < 5 || data[0] != EX_ID_USER_PACKET) {
+    if (len != s->size || len < 5 || data[0] != s->first_byte) {
         printf("bad echo: %zu bytes, id %u\n", len, len ? (unsigned)data[0] : 0u);
         s->failed = true;
         return;
@@ -106,6 +115,7 @@ static void pump(struct state *s, uint32_t wait_ms)
             }
         } else if (e->kind == RAK_EVENT_KIND_DISCONNECTED && e->conn.id == s->conn.id) {
             s->disconnected = true;
+            s->end_reason = e->reason;
             if (e->reason != RAK_REASON_CLOSED_LOCALLY) {
                 printf("disconnected: %s\n", rak_reason_str(e->reason));
                 s->failed = true;
@@ -161,7 +171,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: rak_client --host H --port P [--protocol V] [--count N] [--size S]\n"
             "                  [--reliability NAME] [--channel C] [--password PW]\n"
-            "                  [--expect-echo] [--timeout-ms T]\n"
+            "                  [--expect-echo] [--first-byte B] [--timeout-ms T]\n"
+            "                  [--hold-ms M] [--hold S]\n"
             "                  " EX_SIM_USAGE "\n"
             "reliability names: unreliable, unreliable_sequenced, reliable, reliable_ordered,\n"
             "  reliable_sequenced, unreliable_with_ack_receipt, reliable_with_ack_receipt,\n"
@@ -175,6 +186,7 @@ int main(int argc, char **argv)
     const char *password = "";
     long port = -1;
     unsigned long long protocol = 6, count = 10, size = 64, channel = 0, timeout_ms = 10000;
+    unsigned long long first_byte = EX_ID_USER_PACKET, hold_ms = 0, hold_s = 0;
     uint32_t reliability = RAK_RELIABILITY_RELIABLE_ORDERED;
     bool expect_echo = false;
     struct ex_sim sim = {0};
@@ -205,6 +217,18 @@ int main(int argc, char **argv)
             password = ex_value(prog, argc, argv, &i);
         } else if (!strcmp(a, "--expect-echo")) {
             expect_echo = true;
+        } else if (!strcmp(a, "--first-byte")) {
+            const char *v = ex_value(prog, argc, argv, &i);
+            char *end = NULL;
+            errno = 0;
+            first_byte = strtoull(v, &end, 0);
+            if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || first_byte > 255) {
+                ex_die(prog, "--first-byte: expected 0 to 255 (or 0x00 to 0xff), got '%s'", v);
+            }
+        } else if (!strcmp(a, "--hold-ms")) {
+            hold_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, UINT32_MAX);
+        } else if (!strcmp(a, "--hold")) {
+            hold_s = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, 86400);
         } else if (!strcmp(a, "--timeout-ms")) {
             timeout_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, UINT32_MAX);
         } else if (ex_parse_sim(prog, argc, argv, &i, &sim)) {
@@ -222,6 +246,10 @@ int main(int argc, char **argv)
 
     rak_config *config = NULL;
     ex_check(prog, "rak_config_create", rak_config_create(&config));
+    if (strchr(host, ':')) {
+        /* An IPv6 literal: a dual-stack socket reaches it (and IPv4 too). */
+        ex_check(prog, "--host", rak_config_set_bind(config, "::", 0));
+    }
     ex_check(prog, "--protocol", rak_config_set_protocol_version(config, (uint32_t)protocol));
     ex_apply_sim(prog, config, &sim);
     rak_peer *peer = NULL;
@@ -234,6 +262,7 @@ int main(int argc, char **argv)
 
     struct state s = {0};
     s.peer = peer;
+    s.first_byte = (uint8_t)first_byte;
     s.reliability = reliability;
     s.size = (size_t)size;
     s.count = (uint32_t)count;
@@ -260,7 +289,7 @@ int main(int argc, char **argv)
     uint64_t deadline = ex_now_ms() + timeout_ms;
     rak_send_options opts = {reliability, RAK_PRIORITY_HIGH, (uint32_t)channel};
     for (uint32_t seq = 0; seq < s.count && !s.disconnected; seq++) {
-        fill(buf, s.size, seq);
+        fill(buf, s.size, s.first_byte, seq);
         for (;;) {
             r = rak_peer_send(peer, s.conn, buf, s.size, &opts, NULL);
             if (r != RAK_RESULT_QUEUE_FULL && r != RAK_RESULT_BUFFER_FULL) {
@@ -291,6 +320,37 @@ int main(int argc, char **argv)
             }
         } else {
             printf("received all %u echoes intact\n", (unsigned)s.count);
+        }
+    }
+
+    if (hold_s) {
+        /* Interop: wait for the server to vanish; exit 0 only if the loss was seen. */
+        uint64_t hold_deadline = ex_now_ms() + hold_s * 1000u;
+        while (!s.disconnected && ex_now_ms() < hold_deadline) {
+            pump(&s, 100);
+        }
+        bool lost = s.disconnected && s.end_reason == RAK_REASON_TIMED_OUT;
+        if (lost) {
+            printf("connection lost\n");
+        } else {
+            printf("connection not lost within %llu s\n", hold_s);
+        }
+        ex_print_sim(peer, &sim);
+        free(buf);
+        free(s.seen);
+        rak_peer_destroy(peer);
+        return lost ? 0 : 1;
+    }
+    if (hold_ms && !s.disconnected) {
+        printf("holding the connection for %llu ms\n", hold_ms);
+        uint64_t hold_deadline = ex_now_ms() + hold_ms;
+        for (uint64_t now = ex_now_ms(); !s.disconnected && now < hold_deadline;
+             now = ex_now_ms()) {
+            uint64_t left = hold_deadline - now;
+            pump(&s, left < 100 ? (uint32_t)left : 100);
+        }
+        if (s.disconnected) {
+            s.failed = true; /* pump printed the reason */
         }
     }
 

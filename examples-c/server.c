@@ -2,14 +2,24 @@
  * rak_server: accepts RakNet connections and prints one line per event; with --echo,
  * sends every user message back with the same reliability and channel.
  *
- *   rak_server --port P [--host H] [--protocol V] [--max-connections N]
- *              [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]
+ *   rak_server --port P [--bind ADDR] [--ipv6-only] [--reuse-address] [--protocol V]
+ *              [--max-connections N] [--password PW] [--offline-data TEXT] [--no-cookies]
+ *              [--ban PATTERN[:SECONDS]]... [--echo] [--quit-after-ms M]
  *              [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]
  *              [--sim-dup PCT] [--sim-reorder PCT]
  *
- * The first line is "listening port=P guid=G" (P is the bound port, useful with
- * --port 0). SIGINT / SIGTERM shut the server down cleanly. The --sim-* options turn on
- * the library's network simulator for both directions of the server's traffic.
+ * --bind takes an IPv4 or IPv6 literal (or a host name): 0.0.0.0 (the default) listens
+ * on every IPv4 address, :: on every IPv6 and IPv4 address (dual-stack, unless
+ * --ipv6-only); --host is an alias. --ban refuses the matching IPs ("192.168.1.*", an
+ * IPv6 address in brackets: "[::1]:30"), for SECONDS or until the server stops.
+ * --reuse-address lets several servers bind one port so that each answers LAN
+ * discovery broadcasts (rak_ping --broadcast). --no-cookies switches the anti-spoofing
+ * cookie off (for clients that cannot echo it).
+ *
+ * The first lines are "banned pattern=P seconds=S" per --ban, then
+ * "listening port=P guid=G" (P is the bound port, useful with --port 0). Then one line
+ * per event (see README.md). SIGINT / SIGTERM shut the server down cleanly. The --sim-*
+ * options turn on the library's network simulator for both directions of its traffic.
  */
 #include "common.h"
 
@@ -78,10 +88,52 @@ static void queue_flush(rak_peer *peer, struct echo_queue *q)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: rak_server --port P [--host H] [--protocol V] [--max-connections N]\n"
-            "                  [--password PW] [--offline-data TEXT] [--echo] [--quit-after-ms M]\n"
+            "usage: rak_server --port P [--bind ADDR] [--ipv6-only] [--reuse-address]\n"
+            "                  [--protocol V] [--max-connections N] [--password PW]\n"
+            "                  [--offline-data TEXT] [--no-cookies] [--ban PATTERN[:SECONDS]]...\n"
+            "                  [--echo] [--quit-after-ms M]\n"
             "                  " EX_SIM_USAGE "\n");
     exit(2);
+}
+
+#define MAX_BANS 64
+
+struct ban {
+    char pattern[64];
+    uint32_t seconds;
+};
+
+/* Parses PATTERN[:SECONDS]: "10.0.*.*", "10.0.*.*:60", "::1" (several colons: an IPv6
+ * address, no duration), "[::1]" or "[::1]:60". */
+static struct ban parse_ban(const char *text)
+{
+    struct ban b = {{0}, 0};
+    const char *start = text, *end = NULL, *secs = NULL;
+    if (text[0] == '[') {
+        start = text + 1;
+        end = strchr(start, ']');
+        if (!end || (end[1] != '\0' && end[1] != ':')) {
+            ex_die(prog, "--ban: expected [IPV6] or [IPV6]:SECONDS, got '%s'", text);
+        }
+        secs = end[1] == ':' ? end + 2 : NULL;
+    } else {
+        const char *colon = strchr(text, ':');
+        if (colon && !strchr(colon + 1, ':')) {
+            end = colon;
+            secs = colon + 1;
+        } else {
+            end = text + strlen(text);
+        }
+    }
+    size_t len = (size_t)(end - start);
+    if (len == 0 || len >= sizeof b.pattern) {
+        ex_die(prog, "--ban: bad pattern '%s'", text);
+    }
+    memcpy(b.pattern, start, len);
+    if (secs) {
+        b.seconds = (uint32_t)ex_parse_uint(prog, "--ban", secs, 1, UINT32_MAX / 1000);
+    }
+    return b;
 }
 
 int main(int argc, char **argv)
@@ -91,8 +143,10 @@ int main(int argc, char **argv)
     const char *offline = "";
     long port = -1;
     unsigned long long protocol = 6, max_conn = 32, quit_after_ms = 0;
-    bool echo = false;
+    bool echo = false, ipv6_only = false, reuse = false, cookies = true;
     struct ex_sim sim = {0};
+    struct ban bans[MAX_BANS];
+    size_t nbans = 0;
 
     ex_line_buffered();
     ex_check_abi(prog);
@@ -100,8 +154,19 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--port")) {
             port = (long)ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, 65535);
-        } else if (!strcmp(a, "--host")) {
+        } else if (!strcmp(a, "--bind") || !strcmp(a, "--host")) {
             host = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--ipv6-only")) {
+            ipv6_only = true;
+        } else if (!strcmp(a, "--reuse-address")) {
+            reuse = true;
+        } else if (!strcmp(a, "--no-cookies")) {
+            cookies = false;
+        } else if (!strcmp(a, "--ban")) {
+            if (nbans == MAX_BANS) {
+                ex_die(prog, "--ban: at most %d patterns", MAX_BANS);
+            }
+            bans[nbans++] = parse_ban(ex_value(prog, argc, argv, &i));
         } else if (!strcmp(a, "--protocol")) {
             protocol = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, 255);
         } else if (!strcmp(a, "--max-connections")) {
@@ -129,7 +194,10 @@ int main(int argc, char **argv)
 
     rak_config *config = NULL;
     ex_check(prog, "rak_config_create", rak_config_create(&config));
-    ex_check(prog, "--host", rak_config_set_bind(config, host, (uint16_t)port));
+    ex_check(prog, "--bind", rak_config_set_bind(config, host, (uint16_t)port));
+    ex_check(prog, "--ipv6-only", rak_config_set_ipv6_only(config, ipv6_only));
+    ex_check(prog, "--reuse-address", rak_config_set_reuse_address(config, reuse));
+    ex_check(prog, "--no-cookies", rak_config_set_cookies(config, cookies));
     ex_check(prog, "--protocol", rak_config_set_protocol_version(config, (uint32_t)protocol));
     ex_check(prog, "--max-connections",
              rak_config_set_max_incoming(config, (uint32_t)max_conn));
@@ -146,6 +214,19 @@ int main(int argc, char **argv)
                 rak_result_str(r));
         return 1;
     }
+
+    for (size_t i = 0; i < nbans; i++) {
+        r = rak_peer_ban(peer, bans[i].pattern, bans[i].seconds * 1000u);
+        if (r != RAK_RESULT_OK) {
+            fprintf(stderr, "%s: --ban %s: %s\n", prog, bans[i].pattern, rak_result_str(r));
+            rak_peer_destroy(peer);
+            return 2;
+        }
+        printf("banned pattern=%s seconds=%u\n", bans[i].pattern, (unsigned)bans[i].seconds);
+    }
+    /* A round trip to the network thread: the bans are in force before we listen. */
+    rak_peer_stats stats;
+    ex_check(prog, "rak_peer_get_stats", rak_peer_get_stats(peer, &stats, sizeof stats));
 
     uint16_t bound = 0;
     uint64_t guid = 0;

@@ -98,6 +98,11 @@
 #define RAK_DESTROY_FLUSH_MS 1000
 
 /**
+ * Longest data `rak_peer_advertise()` sends, in bytes.
+ */
+#define RAK_MAX_ADVERTISE_DATA_BYTES 398
+
+/**
  * Status of a call. `RAK_RESULT_OK` (0) is success; every error is negative.
  *
  * New values are only ever appended; a value never changes its meaning.
@@ -168,6 +173,10 @@ enum rak_result
      * The peer has been shut down with `rak_peer_shutdown()`.
      */
     RAK_RESULT_SHUT_DOWN = -14,
+    /**
+     * Nothing matches: no connection with that GUID or address.
+     */
+    RAK_RESULT_NOT_FOUND = -15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -241,8 +250,8 @@ enum rak_event_kind
      */
     RAK_EVENT_KIND_RECEIPT_LOST = 6,
     /**
-     * An answer to `rak_peer_ping()`: `address`, `guid`, `rtt_ms`, and the responder's
-     * offline data in `message` (release it!).
+     * An answer to `rak_peer_ping()` (one per server for a broadcast ping): `address`,
+     * `guid`, `rtt_ms`, and the responder's offline data in `message` (release it!).
      */
     RAK_EVENT_KIND_PONG = 7,
     /**
@@ -251,8 +260,9 @@ enum rak_event_kind
      */
     RAK_EVENT_KIND_FATAL = 8,
     /**
-     * An ADVERTISE_SYSTEM arrived from `address` (connected or not): the sender's
-     * `guid`, and its data in `message` (without the 0x1D id byte; release it!).
+     * An ADVERTISE_SYSTEM (`rak_peer_advertise()`) arrived from `address`, connected or
+     * not: the sender's `guid`, and its data in `message` (without the 0x1D id byte;
+     * release it!).
      */
     RAK_EVENT_KIND_ADVERTISE = 9,
 };
@@ -448,6 +458,41 @@ enum rak_sim_direction
 typedef enum rak_sim_direction rak_sim_direction;
 #else
 typedef uint32_t rak_sim_direction;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How important a log message is. Used as the `uint32_t level` of the log callback and
+ * the `min_level` of `rak_config_set_log_callback()`; lower is more important.
+ */
+enum rak_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The peer cannot go on: its network thread failed (the message says where).
+     */
+    RAK_LOG_LEVEL_ERROR = 1,
+    /**
+     * The peer survives it: dropped or malformed traffic, a ban refused, a lost
+     * connection.
+     */
+    RAK_LOG_LEVEL_WARN = 2,
+    /**
+     * Lifecycle: peer start and stop, connections opened, closed, refused.
+     */
+    RAK_LOG_LEVEL_INFO = 3,
+    /**
+     * Detail: ban list changes.
+     */
+    RAK_LOG_LEVEL_DEBUG = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum rak_log_level rak_log_level;
+#else
+typedef uint32_t rak_log_level;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -713,6 +758,340 @@ typedef struct rak_runtime_stats {
     uint64_t sim_in_delivered;
 } rak_runtime_stats;
 
+/**
+ * Per-call settings of `rak_peer_connect_ex()`. Zero-initialize it (`= {0}`) and set
+ * what you need: a zero field takes the config's value.
+ */
+typedef struct rak_connect_options {
+    /**
+     * The password to present, `password_len` bytes (copied; NULL when the length is 0).
+     */
+    const uint8_t *password;
+    /**
+     * Length of `password`, at most RAK_MAX_PASSWORD_BYTES.
+     */
+    size_t password_len;
+    /**
+     * Connection probes sent before the attempt fails with RAK_REASON_NO_RESPONSE
+     * (0 = `rak_config_set_connect_attempts()`'s).
+     */
+    uint32_t attempts;
+    /**
+     * Milliseconds between probes (0 = the config's).
+     */
+    uint32_t interval_ms;
+    /**
+     * Timeout of the resulting connection, as `rak_peer_set_conn_timeout()` sets it
+     * (0 = `rak_config_set_timeout_ms()`'s).
+     */
+    uint32_t timeout_ms;
+} rak_connect_options;
+
+/**
+ * Statistics of one connection, from `rak_peer_conn_stats()`: RakNet's
+ * `RakNetStatistics`. Fields are only ever appended. "Unknown" figures (no sample yet)
+ * are -1.
+ */
+typedef struct rak_conn_stats {
+    /**
+     * Milliseconds since the connection started (its first handshake message).
+     */
+    uint64_t connected_for_ms;
+    /**
+     * UDP datagrams sent: data (first sends and resends), ACKs and NAKs.
+     */
+    uint64_t datagrams_sent;
+    /**
+     * Data datagrams received.
+     */
+    uint64_t datagrams_received;
+    /**
+     * UDP payload bytes of data datagrams sent, resends included.
+     */
+    uint64_t bytes_sent;
+    /**
+     * UDP payload bytes of data datagrams received.
+     */
+    uint64_t bytes_received;
+    /**
+     * Messages queued for sending (the application's and the protocol's own).
+     */
+    uint64_t messages_sent;
+    /**
+     * Messages delivered.
+     */
+    uint64_t messages_received;
+    /**
+     * Frames sent again after a loss (RakNet's messagesResent; a split message counts
+     * once per lost fragment).
+     */
+    uint64_t frames_resent;
+    /**
+     * Payload bytes sent again.
+     */
+    uint64_t bytes_resent;
+    /**
+     * Duplicate frames received and dropped.
+     */
+    uint64_t duplicates_received;
+    /**
+     * ACK datagrams sent.
+     */
+    uint64_t acks_sent;
+    /**
+     * NAK datagrams sent.
+     */
+    uint64_t naks_sent;
+    /**
+     * Unreliable messages dropped unsent because they waited too long.
+     */
+    uint64_t unreliable_expired;
+    /**
+     * Message bytes queued or sent and not yet acknowledged: what counts against the
+     * send buffer limit.
+     */
+    uint64_t buffered_bytes;
+    /**
+     * Frames queued and not yet sent, per priority (index = RAK_PRIORITY_*).
+     * RakNet's messageInSendBuffer.
+     */
+    uint64_t messages_in_send_buffer[4];
+    /**
+     * Payload bytes of those frames, per priority (bytesInSendBuffer).
+     */
+    uint64_t bytes_in_send_buffer[4];
+    /**
+     * Reliable frames sent and not yet acknowledged (messagesInResendBuffer).
+     */
+    uint64_t messages_in_resend_buffer;
+    /**
+     * Bytes of those frames (bytesInResendBuffer).
+     */
+    uint64_t bytes_in_resend_buffer;
+    /**
+     * Congestion window, in bytes.
+     */
+    uint64_t congestion_window_bytes;
+    /**
+     * Bytes sent over about the last second, resends included.
+     */
+    uint64_t bytes_sent_last_second;
+    /**
+     * Bytes received over about the last second.
+     */
+    uint64_t bytes_received_last_second;
+    /**
+     * Bytes resent over about the last second.
+     */
+    uint64_t bytes_resent_last_second;
+    /**
+     * Resent bytes / sent bytes over about the last second, 0.0 to 1.0
+     * (packetlossLastSecond).
+     */
+    double packet_loss_last_second;
+    /**
+     * Resent bytes / sent bytes over the connection's life (packetlossTotal).
+     */
+    double packet_loss_total;
+    /**
+     * Connected pings sent (keep-alive and occasional).
+     */
+    uint64_t pings_sent;
+    /**
+     * Answers to them received; each one is a ping sample.
+     */
+    uint64_t pongs_received;
+    /**
+     * Smoothed round-trip time of the reliability layer, in microseconds; -1 unknown.
+     */
+    int64_t srtt_us;
+    /**
+     * Round trip of the latest ping, in milliseconds (RakNet's GetLastPing); -1 unknown.
+     */
+    int64_t last_ping_ms;
+    /**
+     * Average of the recent pings, in milliseconds (GetAveragePing); -1 unknown.
+     */
+    int64_t average_ping_ms;
+    /**
+     * Lowest of the recent pings, in milliseconds (GetLowestPing); -1 unknown.
+     */
+    int64_t lowest_ping_ms;
+    /**
+     * The remote system's clock minus ours, in milliseconds, from the ping with the
+     * lowest round trip (GetClockDifferential); valid if `has_clock_differential`.
+     * ID_TIMESTAMP messages are rewritten with it on arrival.
+     */
+    int64_t clock_differential_ms;
+    /**
+     * MTU in use, in bytes.
+     */
+    uint32_t mtu_bytes;
+    /**
+     * Frames are waiting and the congestion window is full
+     * (isLimitedByCongestionControl).
+     */
+    bool congestion_limited;
+    /**
+     * Whether `clock_differential_ms` is known (after the first ping answer).
+     */
+    bool has_clock_differential;
+} rak_conn_stats;
+
+/**
+ * Counters of a peer's protocol core since it started, from `rak_peer_get_stats()`.
+ * Fields are only ever appended. The `dropped_*` counters say why datagrams (or
+ * answers) were dropped, each datagram under the first reason that stopped it; the
+ * `refused_*` counters count remote systems' connection attempts refused, by reason.
+ */
+typedef struct rak_peer_stats {
+    /**
+     * UDP datagrams received.
+     */
+    uint64_t datagrams_received;
+    /**
+     * UDP payload bytes received.
+     */
+    uint64_t bytes_received;
+    /**
+     * UDP datagrams sent.
+     */
+    uint64_t datagrams_sent;
+    /**
+     * UDP payload bytes sent.
+     */
+    uint64_t bytes_sent;
+    /**
+     * Datagrams dropped because they could not be decoded (the `dropped_bad_*` sum).
+     */
+    uint64_t malformed_datagrams;
+    /**
+     * Connections established, both directions.
+     */
+    uint64_t connections_opened;
+    /**
+     * Connections and outgoing attempts that exist now.
+     */
+    uint64_t connections;
+    /**
+     * Dropped: offline message (ping, handshake, ...) malformed.
+     */
+    uint64_t dropped_bad_offline;
+    /**
+     * Dropped: unusable reliability-layer datagram header.
+     */
+    uint64_t dropped_bad_datagram_header;
+    /**
+     * Dropped: malformed ACK or NAK.
+     */
+    uint64_t dropped_bad_ack_nak;
+    /**
+     * Dropped: malformed frame (the rest of its datagram went with it).
+     */
+    uint64_t dropped_bad_frame;
+    /**
+     * Dropped: connected-mode data from an address with no connection.
+     */
+    uint64_t dropped_unknown_source;
+    /**
+     * Dropped: from a banned IP.
+     */
+    uint64_t dropped_banned;
+    /**
+     * Dropped: connection request with a missing or wrong anti-spoofing cookie.
+     */
+    uint64_t dropped_bad_cookie;
+    /**
+     * Answers withheld: ID_CONNECTION_BANNED rate limit (one per IP per 100 ms).
+     */
+    uint64_t dropped_rate_limited;
+    /**
+     * Answers withheld: they would have been larger than the request.
+     */
+    uint64_t dropped_amplification;
+    /**
+     * Answers dropped: the outgoing offline queue was full.
+     */
+    uint64_t dropped_offline_queue_full;
+    /**
+     * Dropped: offline replies that match no attempt of ours.
+     */
+    uint64_t dropped_unsolicited;
+    /**
+     * Dropped: out-of-band messages other than ADVERTISE_SYSTEM.
+     */
+    uint64_t dropped_out_of_band;
+    /**
+     * Not reported: pongs and advertisements while 4096 events waited to be polled.
+     */
+    uint64_t dropped_event_queue_full;
+    /**
+     * Refused: no free incoming slot (server full).
+     */
+    uint64_t refused_server_full;
+    /**
+     * Refused: the address or GUID was already connected.
+     */
+    uint64_t refused_already_connected;
+    /**
+     * Refused: the per-IP connection frequency limit.
+     */
+    uint64_t refused_ip_recently_connected;
+    /**
+     * Refused: another protocol version.
+     */
+    uint64_t refused_incompatible_protocol;
+    /**
+     * Refused: wrong password.
+     */
+    uint64_t refused_invalid_password;
+} rak_peer_stats;
+
+/**
+ * The functions `rak_peer_dispatch()` calls, one per kind of event; NULL members are
+ * allowed. Each receives the `userdata` given to `rak_peer_set_callbacks()` first, and
+ * the event, which is valid only during the call. Zero-initialize the struct and set
+ * the members you need.
+ *
+ * An event whose member is NULL goes to `on_other` if that is set, and is otherwise
+ * discarded (its message released). Callbacks run on the thread that calls
+ * `rak_peer_dispatch()`. They may call any function of this library, including
+ * `rak_peer_send()`, `rak_peer_set_callbacks()`, `rak_peer_shutdown()` and
+ * `rak_peer_dispatch()` itself (events stay in order), but must not call
+ * `rak_peer_destroy()` on the dispatching peer, and must not unwind (throw a C++
+ * exception) out of the call.
+ */
+typedef struct rak_callbacks {
+    /**
+     * RAK_EVENT_KIND_CONNECTED: a connection finished its handshake.
+     */
+    void (*on_connected)(void *userdata, const struct rak_event *event);
+    /**
+     * RAK_EVENT_KIND_CONNECT_FAILED: an outgoing attempt failed (`event->reason`).
+     */
+    void (*on_connect_failed)(void *userdata, const struct rak_event *event);
+    /**
+     * RAK_EVENT_KIND_MESSAGE. `event->message` is released when the callback returns
+     * false. Returning true keeps it: the application then owns it and must pass it to
+     * `rak_message_release()` later, exactly once (from any thread).
+     */
+    bool (*on_message)(void *userdata, const struct rak_event *event);
+    /**
+     * RAK_EVENT_KIND_DISCONNECTED: an established connection ended (`event->reason`).
+     */
+    void (*on_disconnected)(void *userdata, const struct rak_event *event);
+    /**
+     * RAK_EVENT_KIND_RECEIPT_ACKED and RAK_EVENT_KIND_RECEIPT_LOST (`event->kind` says
+     * which, `event->receipt` which send).
+     */
+    void (*on_receipt)(void *userdata, const struct rak_event *event);
+    /**
+     * Every other event (PONG, ADVERTISE, FATAL, and kinds added later), and the kinds
+     * above whose member is NULL. A message in the event is released when it returns.
+     */
+    void (*on_other)(void *userdata, const struct rak_event *event);
+} rak_callbacks;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -784,6 +1163,12 @@ void rak_config_destroy(struct rak_config *config);
 /**
  * Sets the local address to bind: an IP literal or a host name, and a port
  * (0 = any free port; `rak_peer_local_port()` tells which).
+ *
+ * "0.0.0.0" (the default) binds every IPv4 address. "::" binds every IPv6 address and,
+ * unless `rak_config_set_ipv6_only()` says otherwise, IPv4 as well (dual-stack: IPv4
+ * peers appear with their plain IPv4 addresses). "::1" or "127.0.0.1" bind loopback
+ * only. A host name blocks the calling thread while the OS resolver answers; its
+ * first IPv4 address is used if it has one.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` or `host` is NULL;
  * RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT if
@@ -952,6 +1337,100 @@ rak_result rak_config_set_simulator(struct rak_config *config,
 rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
 
 /**
+ * Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
+ * connection probe with a cookie derived from the prober's address and accepts the
+ * follow-up only if it carries that cookie back, so a spoofed source address cannot
+ * take a connection slot. Turn it off only to talk to a client that cannot echo
+ * cookies.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
+
+/**
+ * Limits how often one IP may open a connection (RakNet's
+ * `SetLimitIPConnectionFrequency`): with `enabled`, an attempt from an IP that took a
+ * connection slot less than 100 ms earlier is refused, and the client sees
+ * RAK_REASON_IP_RECENTLY_CONNECTED. Loopback addresses are exempt when
+ * `exempt_loopback` is true (RakNet's rule). Default off.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
+                                             bool enabled,
+                                             bool exempt_loopback);
+
+/**
+ * Sends a ping on every established connection every `interval_ms` (RakNet's
+ * occasional ping; 0, the default, pings only to keep a quiet connection alive).
+ * Each answer updates the connection's ping figures and clock differential in
+ * `rak_conn_stats`.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_occasional_ping_ms(struct rak_config *config, uint32_t interval_ms);
+
+/**
+ * For an IPv6 bind address (`rak_config_set_bind(config, "::", port)`): `true` makes
+ * the socket IPv6-only (IPV6_V6ONLY), `false` (the default, whatever the system's
+ * default is) makes it dual-stack, reaching IPv4 systems too. Ignored for IPv4.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
+
+/**
+ * Sets SO_REUSEADDR on the peer's socket (default off): several peers, in this process
+ * or others, that all set it may bind the same port. Each of them receives the
+ * broadcasts sent to that port (so several servers on one machine all answer a LAN
+ * discovery ping), but a unicast datagram reaches only one of them: do not run
+ * servers that accept connections this way.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
+
+/**
+ * Registers `callback`, called as `callback(userdata, level, message)` for every log
+ * message at `min_level` (a RAK_LOG_LEVEL_* value) or more important, by every peer
+ * created from this config. `message` is one line of NUL-terminated UTF-8 text,
+ * valid only during the call. NULL `callback` removes it; by default nothing is
+ * logged, and the library never writes to stdout or stderr.
+ *
+ * The library logs peer start and stop, connections opened, closed, lost and refused,
+ * ban list changes, and summaries of refused connection attempts and dropped or
+ * malformed traffic (at most one of each per 10 s). If the network thread fails, its
+ * panic message comes at RAK_LOG_LEVEL_ERROR before the RAK_EVENT_KIND_FATAL event.
+ *
+ * The callback runs on the peer's network thread, not the caller's: it must be
+ * thread-safe (peers log concurrently), return quickly (the peer's traffic waits
+ * for it), not call back into this library for the logging peer, and not unwind
+ * (throw a C++ exception) out of the call.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+ * RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT if
+ * `min_level` is not a RAK_LOG_LEVEL_* value.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_log_callback(struct rak_config *config,
+                                       void (*callback)(void *userdata,
+                                                        uint32_t level,
+                                                        const char *message),
+                                       void *userdata,
+                                       uint32_t min_level);
+
+/**
  * Creates a peer from `config` (NULL = the defaults of `rak_config_create()`): binds
  * the socket and starts the network thread. The config is copied; the caller keeps it.
  *
@@ -996,6 +1475,12 @@ void rak_peer_destroy(struct rak_peer *peer);
 /**
  * Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
  * `password[0..password_len]` (copied; NULL is fine when `password_len` is 0).
+ * `rak_peer_connect_ex()` also takes the attempt count, spacing and timeout.
+ *
+ * A host name is resolved with the operating system's resolver ("localhost" works),
+ * which blocks the calling thread until it answers; the first address of a family the
+ * peer's socket can reach is used. IP literals (`"127.0.0.1"`, `"::1"`, `"[::1]"`)
+ * never block.
  *
  * On success writes the new connection to `*out_conn` at once (its state is
  * connecting); a RAK_EVENT_KIND_CONNECTED or RAK_EVENT_KIND_CONNECT_FAILED event
@@ -1004,7 +1489,8 @@ void rak_peer_destroy(struct rak_peer *peer);
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer`, `host` or `out_conn` is
  * NULL; RAK_RESULT_INVALID_ARGUMENT for port 0, a password longer than
  * RAK_MAX_PASSWORD_BYTES or a host that is not UTF-8; RAK_RESULT_ADDRESS if `host`
- * cannot be resolved; RAK_RESULT_ALREADY_CONNECTED if a connection or attempt to that
+ * cannot be resolved, or is of a family the peer's socket cannot reach (IPv6 from an
+ * IPv4 socket, IPv4 from an IPv6-only one); RAK_RESULT_ALREADY_CONNECTED if a connection or attempt to that
  * address exists; RAK_RESULT_QUEUE_FULL; RAK_RESULT_STALE_HANDLE if `peer` was
  * destroyed; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
  *
@@ -1068,11 +1554,17 @@ rak_result rak_peer_close(const struct rak_peer *peer, struct rak_conn conn, boo
 /**
  * Sends an unconnected ping to `host` at `port`. An answer arrives as a
  * RAK_EVENT_KIND_PONG event; none arrives if the remote system does not answer (or,
- * with `open_connections_only`, has no free incoming slot).
+ * with `open_connections_only`, has no free incoming slot). A host name blocks the
+ * calling thread while it is resolved (see `rak_peer_connect()`).
+ *
+ * LAN discovery: `host` may be a broadcast address, "255.255.255.255" or a subnet's
+ * (e.g. "192.168.1.255"; "127.255.255.255" reaches the servers on this machine on
+ * Linux). Every server listening on `port` then answers with its own PONG, from its
+ * own address; collect them until a deadline of your choice.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `host` is NULL;
  * RAK_RESULT_INVALID_ARGUMENT for port 0 or a host that is not UTF-8;
- * RAK_RESULT_ADDRESS if `host` cannot be resolved; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_ADDRESS if `host` cannot be resolved or reached; RAK_RESULT_QUEUE_FULL;
  * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
  * RAK_RESULT_PEER_FAILED.
  *
@@ -1196,6 +1688,253 @@ rak_result rak_peer_set_simulator(const struct rak_peer *peer,
 rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
                                   struct rak_runtime_stats *out_stats,
                                   size_t stats_size);
+
+/**
+ * As `rak_peer_connect()`, with the password and this attempt's probe count, probe
+ * spacing and connection timeout in `options` (NULL = no password and the config's
+ * values). Cancel the attempt with `rak_peer_close()`. A host name blocks the calling
+ * thread while it is resolved.
+ *
+ * On success writes the new connection to `*out_conn` at once (its state is
+ * connecting); a RAK_EVENT_KIND_CONNECTED or RAK_EVENT_KIND_CONNECT_FAILED event
+ * with that `conn` follows.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer`, `host` or `out_conn` is
+ * NULL, or `options->password` is NULL with a non-zero length;
+ * RAK_RESULT_INVALID_ARGUMENT for port 0, a password longer than
+ * RAK_MAX_PASSWORD_BYTES or a host that is not UTF-8; RAK_RESULT_ADDRESS if `host`
+ * cannot be resolved or is of a family the peer's socket cannot reach;
+ * RAK_RESULT_ALREADY_CONNECTED if a connection or attempt to that address exists;
+ * RAK_RESULT_QUEUE_FULL; RAK_RESULT_STALE_HANDLE if `peer` was destroyed;
+ * RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_connect_ex(const struct rak_peer *peer,
+                               const char *host,
+                               uint16_t port,
+                               const struct rak_connect_options *options,
+                               struct rak_conn *out_conn);
+
+/**
+ * Writes the established connections (handshake complete, not closing) to
+ * `out[0..cap]` in id order and their number to `*out_n` (RakNet's
+ * `GetConnectionList`). To learn the number first, pass `out` NULL and `cap` 0.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_n` is NULL, or
+ * `out` is NULL with `cap` > 0; RAK_RESULT_BUFFER_TOO_SMALL if there are more than
+ * `cap` connections (nothing written; ask again with a larger array);
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_connections(const struct rak_peer *peer,
+                                struct rak_conn *out,
+                                size_t cap,
+                                size_t *out_n);
+
+/**
+ * Writes the live connection to the remote system with GUID `guid` to `*out_conn`
+ * (RakNet's `GetSystemAddressFromGuid`, the other way round). A connection's GUID is
+ * known once it is connected (`rak_peer_conn_info()` shows it).
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_conn` is NULL;
+ * RAK_RESULT_NOT_FOUND if no connection has that GUID; RAK_RESULT_STALE_HANDLE if
+ * `peer` was destroyed; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_conn_by_guid(const struct rak_peer *peer,
+                                 uint64_t guid,
+                                 struct rak_conn *out_conn);
+
+/**
+ * Writes the live connection or attempt using remote address `*address` to
+ * `*out_conn` (an IPv4-mapped IPv6 address counts as its IPv4 address).
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if a pointer is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT if `address->family` is neither 4 nor 6;
+ * RAK_RESULT_NOT_FOUND if no connection uses that address; RAK_RESULT_STALE_HANDLE
+ * if `peer` was destroyed; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
+                                    const struct rak_address *address,
+                                    struct rak_conn *out_conn);
+
+/**
+ * Sets the timeout of one connection or attempt (RakNet's `SetTimeoutTime` for one
+ * system): it is dropped as lost (RAK_REASON_TIMED_OUT) after `timeout_ms` without
+ * hearing from the remote system; the keep-alive ping follows at half of it. Other
+ * connections keep `rak_config_set_timeout_ms()`'s value.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
+ * `timeout_ms` is 0; RAK_RESULT_STALE_HANDLE if `conn` or `peer` is gone;
+ * RAK_RESULT_QUEUE_FULL; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_set_conn_timeout(const struct rak_peer *peer,
+                                     struct rak_conn conn,
+                                     uint32_t timeout_ms);
+
+/**
+ * Changes how many remote-initiated connections are accepted at once while the peer
+ * runs (`rak_config_set_max_incoming()` sets it at creation). Existing connections
+ * are kept even if there are more of them.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_set_max_incoming(const struct rak_peer *peer, uint32_t max_connections);
+
+/**
+ * Bans the IP addresses matching `pattern` (RakNet's `AddToBanList`): an IPv4 address
+ * whose octets may be `*` ("192.168.1.*", "10.*.*.*"), or an exact IPv6 address.
+ * `duration_ms` 0 bans until `rak_peer_unban()`; otherwise the ban expires by itself.
+ * Banning a pattern again replaces its duration.
+ *
+ * From then on, datagrams from a matching IP are dropped and connection attempts are
+ * answered with ID_CONNECTION_BANNED (the client sees RAK_REASON_BANNED).
+ * Connections with a matching IP end at once without notice: DISCONNECTED with
+ * RAK_REASON_BANNED for established ones, CONNECT_FAILED with RAK_REASON_CANCELLED for
+ * our own attempts. Takes effect on the network thread shortly after the call
+ * returns, before it reads further datagrams. A full ban list (65 536 patterns)
+ * refuses the pattern with a log message.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `pattern` is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT for a malformed pattern; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_ban(const struct rak_peer *peer, const char *pattern, uint32_t duration_ms);
+
+/**
+ * Removes a pattern added by `rak_peer_ban()`, written the same way (RakNet's
+ * `RemoveFromBanList`). A well-formed pattern that is not on the list is ignored.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `pattern` is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT for a malformed pattern; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
+
+/**
+ * Removes every ban, temporary ones included (RakNet's `ClearBanList`).
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_clear_bans(const struct rak_peer *peer);
+
+/**
+ * Sends ADVERTISE_SYSTEM with a copy of `data[0..len]` to `host` at `port`, connected
+ * or not (RakNet's `AdvertiseSystem`): the receiver gets a RAK_EVENT_KIND_ADVERTISE
+ * event with our GUID and the data. Unacknowledged, like a ping; `host` may be a
+ * broadcast address. A host name blocks the calling thread while it is resolved.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `host` is NULL, or
+ * `data` is NULL with `len` > 0; RAK_RESULT_INVALID_ARGUMENT for port 0, a host that
+ * is not UTF-8 or `len` > RAK_MAX_ADVERTISE_DATA_BYTES; RAK_RESULT_ADDRESS if `host`
+ * cannot be resolved or reached; RAK_RESULT_QUEUE_FULL; RAK_RESULT_STALE_HANDLE if
+ * `peer` was destroyed; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_advertise(const struct rak_peer *peer,
+                              const char *host,
+                              uint16_t port,
+                              const uint8_t *data,
+                              size_t len);
+
+/**
+ * Copies a statistics snapshot of `conn` into `*out_stats`. Pass
+ * `sizeof(rak_conn_stats)` as `stats_size`: the library writes at most that many
+ * bytes, so a program built against an older, shorter version of the struct keeps
+ * working.
+ *
+ * The network thread computes the snapshot when asked, so the figures are current;
+ * the call waits for it (one pass of the network loop, typically microseconds).
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_STALE_HANDLE if `conn`
+ * or `peer` is gone; RAK_RESULT_NOT_CONNECTED while an outgoing attempt is still
+ * probing (before the server's reply); RAK_RESULT_QUEUE_FULL; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_conn_stats(const struct rak_peer *peer,
+                               struct rak_conn conn,
+                               struct rak_conn_stats *out_stats,
+                               size_t stats_size);
+
+/**
+ * Copies the peer's protocol counters (traffic, drops and refusals by reason, current
+ * connections) into `*out_stats`, fetched from the network thread like
+ * `rak_peer_conn_stats()`. Pass `sizeof(rak_peer_stats)` as `stats_size`.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
+ * RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_QUEUE_FULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
+ * RAK_RESULT_PEER_FAILED.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_get_stats(const struct rak_peer *peer,
+                              struct rak_peer_stats *out_stats,
+                              size_t stats_size);
+
+/**
+ * Registers `callbacks` (copied) for `rak_peer_dispatch()`, with `userdata` passed
+ * first to each of them. NULL `callbacks` removes the registration. Takes effect from
+ * the next event dispatched, also when called from inside a callback.
+ *
+ * Use either dispatching or polling (`rak_peer_poll()`, `rak_peer_wait()`) on a peer:
+ * both take events from the same queue.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` is NULL;
+ * RAK_RESULT_STALE_HANDLE if `peer` was destroyed.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_set_callbacks(const struct rak_peer *peer,
+                                  const struct rak_callbacks *callbacks,
+                                  void *userdata);
+
+/**
+ * Takes up to `max_events` events that are already waiting, one at a time, and calls
+ * the registered callback for each (see `rak_callbacks`) on this thread. Never
+ * blocks waiting for events. Writes the number of events taken to
+ * `*out_dispatched`.
+ *
+ * Calls on other threads wait while one runs, so callbacks never run concurrently and
+ * see events in order. If a callback shuts the peer down, or removes the callbacks,
+ * dispatching stops after that event and the call returns RAK_RESULT_OK.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_dispatched` is
+ * NULL; RAK_RESULT_INVALID_ARGUMENT if `max_events` is 0 or no callbacks are
+ * registered (nothing is taken); RAK_RESULT_STALE_HANDLE if `peer` was destroyed;
+ * RAK_RESULT_SHUT_DOWN.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_dispatch(const struct rak_peer *peer,
+                             size_t max_events,
+                             size_t *out_dispatched);
 
 /**
  * Describes a RAK_REASON_* value in a few lower-case words, e.g. "invalid password",

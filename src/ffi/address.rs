@@ -65,13 +65,18 @@ impl From<SocketAddr> for rak_address {
     }
 }
 
-/// Resolves `host` (an IP literal or a name) with `port`, preferring the family of
-/// `like` when given. Unresolvable → RAK_RESULT_ADDRESS.
+/// Resolves `host` (an IP literal, also in brackets like `[::1]`, or a host name, which
+/// blocks in the OS resolver) with `port`: the first resolved address `usable` accepts,
+/// else the first one. Unresolvable → RAK_RESULT_ADDRESS.
 pub(crate) fn resolve(
     host: &str,
     port: u16,
-    like: Option<SocketAddr>,
+    usable: impl Fn(SocketAddr) -> bool,
 ) -> Result<SocketAddr, rak_result> {
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
@@ -79,10 +84,9 @@ pub(crate) fn resolve(
         .to_socket_addrs()
         .map_err(|_| rak_result::Address)?
         .collect();
-    let want_v4 = like.map_or(true, |l| l.is_ipv4());
     found
         .iter()
-        .find(|a| a.is_ipv4() == want_v4)
+        .find(|a| usable(**a))
         .or(found.first())
         .copied()
         .ok_or(rak_result::Address)
@@ -129,7 +133,15 @@ mod tests {
         }
         assert_eq!(rak_address::NONE.to_socket_addr(), None);
         assert_eq!(
-            resolve("127.0.0.1", 9, None),
+            resolve("127.0.0.1", 9, |_| true),
+            Ok("127.0.0.1:9".parse().unwrap())
+        );
+        assert_eq!(
+            resolve("[::1]", 9, |_| true),
+            Ok("[::1]:9".parse().unwrap())
+        );
+        assert_eq!(
+            resolve("localhost", 9, |a| a.is_ipv4()),
             Ok("127.0.0.1:9".parse().unwrap())
         );
     }

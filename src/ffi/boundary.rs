@@ -11,19 +11,25 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 use super::result::rak_result;
+use crate::runtime::log::{install_quiet_hook, quietly, take_panic_message};
 
 /// Runs `f`, turning an `Err` into its code and a panic into `RAK_RESULT_INTERNAL`,
-/// so that no unwind ever crosses the C boundary.
+/// so that no unwind ever crosses the C boundary. The panic's message is not printed
+/// (`runtime/log.rs`: the library writes nothing to stderr).
 ///
 /// Public so that tests can prove the barrier holds; C callers never see it.
 pub fn boundary<F>(f: F) -> rak_result
 where
     F: FnOnce() -> Result<(), rak_result>,
 {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    install_quiet_hook();
+    match quietly(|| catch_unwind(AssertUnwindSafe(f))) {
         Ok(Ok(())) => rak_result::Ok,
         Ok(Err(code)) => code,
-        Err(_) => rak_result::Internal,
+        Err(_) => {
+            let _ = take_panic_message();
+            rak_result::Internal
+        }
     }
 }
 
@@ -32,7 +38,11 @@ pub fn boundary_or<T, F>(fallback: T, f: F) -> T
 where
     F: FnOnce() -> T,
 {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+    install_quiet_hook();
+    quietly(|| catch_unwind(AssertUnwindSafe(f))).unwrap_or_else(|_| {
+        let _ = take_panic_message();
+        fallback
+    })
 }
 
 /// A shared reference to the object behind a caller's pointer.

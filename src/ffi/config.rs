@@ -65,7 +65,7 @@ pub(crate) fn config_ref<'a>(p: *const rak_config) -> Result<&'a rak_config, rak
     obj_ref(p)
 }
 
-fn config_mut<'a>(p: *mut rak_config) -> Result<&'a mut PeerConfig, rak_result> {
+pub(crate) fn config_mut<'a>(p: *mut rak_config) -> Result<&'a mut PeerConfig, rak_result> {
     CONFIGS.check(p)?;
     Ok(&mut obj_mut(p)?.inner)
 }
@@ -122,6 +122,12 @@ fn boundary_unit<F: FnOnce()>(f: F) {
 /// Sets the local address to bind: an IP literal or a host name, and a port
 /// (0 = any free port; `rak_peer_local_port()` tells which).
 ///
+/// "0.0.0.0" (the default) binds every IPv4 address. "::" binds every IPv6 address and,
+/// unless `rak_config_set_ipv6_only()` says otherwise, IPv4 as well (dual-stack: IPv4
+/// peers appear with their plain IPv4 addresses). "::1" or "127.0.0.1" bind loopback
+/// only. A host name blocks the calling thread while the OS resolver answers; its
+/// first IPv4 address is used if it has one.
+///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` or `host` is NULL;
 /// RAK_RESULT_STALE_HANDLE if `config` was destroyed; RAK_RESULT_INVALID_ARGUMENT if
 /// `host` is not UTF-8; RAK_RESULT_ADDRESS if `host` cannot be resolved.
@@ -135,7 +141,7 @@ pub extern "C" fn rak_config_set_bind(
 ) -> rak_result {
     boundary(|| {
         let c = config_mut(config)?;
-        c.bind = resolve(text(host)?, port, None)?;
+        c.bind = resolve(text(host)?, port, |a| a.is_ipv4())?;
         Ok(())
     })
 }
@@ -435,6 +441,97 @@ pub extern "C" fn rak_config_set_send_buffer_limit(
             return Err(rak_result::InvalidArgument);
         }
         c.proto.reliability.max_send_buffer_bytes = bytes;
+        Ok(())
+    })
+}
+
+/// Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
+/// connection probe with a cookie derived from the prober's address and accepts the
+/// follow-up only if it carries that cookie back, so a spoofed source address cannot
+/// take a connection slot. Turn it off only to talk to a client that cannot echo
+/// cookies.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_cookies(config: *mut rak_config, enabled: bool) -> rak_result {
+    boundary(|| {
+        config_mut(config)?.proto.cookies = enabled;
+        Ok(())
+    })
+}
+
+/// Limits how often one IP may open a connection (RakNet's
+/// `SetLimitIPConnectionFrequency`): with `enabled`, an attempt from an IP that took a
+/// connection slot less than 100 ms earlier is refused, and the client sees
+/// RAK_REASON_IP_RECENTLY_CONNECTED. Loopback addresses are exempt when
+/// `exempt_loopback` is true (RakNet's rule). Default off.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_ip_frequency_limit(
+    config: *mut rak_config,
+    enabled: bool,
+    exempt_loopback: bool,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        c.proto.limit_ip_connection_frequency = enabled;
+        c.proto.ip_frequency_exempts_loopback = exempt_loopback;
+        Ok(())
+    })
+}
+
+/// Sends a ping on every established connection every `interval_ms` (RakNet's
+/// occasional ping; 0, the default, pings only to keep a quiet connection alive).
+/// Each answer updates the connection's ping figures and clock differential in
+/// `rak_conn_stats`.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_occasional_ping_ms(
+    config: *mut rak_config,
+    interval_ms: u32,
+) -> rak_result {
+    boundary(|| {
+        config_mut(config)?.proto.occasional_ping = Duration::from_millis(u64::from(interval_ms));
+        Ok(())
+    })
+}
+
+/// For an IPv6 bind address (`rak_config_set_bind(config, "::", port)`): `true` makes
+/// the socket IPv6-only (IPV6_V6ONLY), `false` (the default, whatever the system's
+/// default is) makes it dual-stack, reaching IPv4 systems too. Ignored for IPv4.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_ipv6_only(config: *mut rak_config, ipv6_only: bool) -> rak_result {
+    boundary(|| {
+        config_mut(config)?.ipv6_only = ipv6_only;
+        Ok(())
+    })
+}
+
+/// Sets SO_REUSEADDR on the peer's socket (default off): several peers, in this process
+/// or others, that all set it may bind the same port. Each of them receives the
+/// broadcasts sent to that port (so several servers on one machine all answer a LAN
+/// discovery ping), but a unicast datagram reaches only one of them: do not run
+/// servers that accept connections this way.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_reuse_address(config: *mut rak_config, reuse: bool) -> rak_result {
+    boundary(|| {
+        config_mut(config)?.reuse_address = reuse;
         Ok(())
     })
 }

@@ -29,14 +29,15 @@ pub enum rak_event_kind {
     ReceiptAcked = 5,
     /// The unreliable message sent with `receipt` on `conn` was given up on.
     ReceiptLost = 6,
-    /// An answer to `rak_peer_ping()`: `address`, `guid`, `rtt_ms`, and the responder's
-    /// offline data in `message` (release it!).
+    /// An answer to `rak_peer_ping()` (one per server for a broadcast ping): `address`,
+    /// `guid`, `rtt_ms`, and the responder's offline data in `message` (release it!).
     Pong = 7,
     /// The network thread failed. Every later call returns RAK_RESULT_PEER_FAILED
     /// or RAK_RESULT_INTERNAL; destroy the peer.
     Fatal = 8,
-    /// An ADVERTISE_SYSTEM arrived from `address` (connected or not): the sender's
-    /// `guid`, and its data in `message` (without the 0x1D id byte; release it!).
+    /// An ADVERTISE_SYSTEM (`rak_peer_advertise()`) arrived from `address`, connected or
+    /// not: the sender's `guid`, and its data in `message` (without the 0x1D id byte;
+    /// release it!).
     Advertise = 9,
 }
 

@@ -3,16 +3,20 @@
 //!
 //! The `Peer` sits in an `RwLock<Option<_>>`: ordinary calls share the read side, so
 //! they run concurrently; `rak_peer_shutdown()` takes the write side, stops the network
-//! thread and leaves `None`, after which calls return `RAK_RESULT_SHUT_DOWN`.
+//! thread and leaves `None`, after which calls return `RAK_RESULT_SHUT_DOWN`. The
+//! registered event callbacks live next to it (`dispatch.rs` runs them). The other
+//! `rak_peer_*` exports are in `manage.rs` (connection management, bans, discovery),
+//! `stats.rs` and `dispatch.rs`.
 
 use std::ffi::c_char;
 use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, ReentrantMutex, RwLock};
 
 use super::address::{rak_address, resolve};
 use super::boundary::{boundary, bytes, obj_ref, text, Out, OutSlice};
 use super::config::{config_ref, rak_config};
+use super::dispatch::Callbacks;
 use super::event::{rak_conn_state, rak_event};
 use super::handle::{rak_conn, Registry};
 use super::options::rak_send_options;
@@ -29,12 +33,22 @@ pub const RAK_DESTROY_FLUSH_MS: u32 = 1000;
 #[allow(non_camel_case_types)]
 pub struct rak_peer {
     inner: RwLock<Option<Peer>>,
+    /// What `rak_peer_set_callbacks()` registered.
+    pub(crate) callbacks: Mutex<Option<Callbacks>>,
+    /// Serializes `rak_peer_dispatch()` calls (reentrant: a callback may dispatch).
+    pub(crate) dispatching: ReentrantMutex<()>,
 }
 
 static PEERS: Registry = Registry::new();
 
+/// The peer object behind `p`, checked live (its `Peer` may be shut down).
+pub(crate) fn peer_obj<'a>(p: *const rak_peer) -> Result<&'a rak_peer, rak_result> {
+    PEERS.check(p)?;
+    obj_ref(p)
+}
+
 /// Runs `f` on the live peer behind `p`.
-fn with_peer<R>(
+pub(crate) fn with_peer<R>(
     p: *const rak_peer,
     f: impl FnOnce(&Peer) -> Result<R, rak_result>,
 ) -> Result<R, rak_result> {
@@ -75,6 +89,8 @@ pub extern "C" fn rak_peer_create(
         };
         let peer = Box::into_raw(Box::new(rak_peer {
             inner: RwLock::new(Some(started?)),
+            callbacks: Mutex::new(None),
+            dispatching: ReentrantMutex::new(()),
         }));
         PEERS.insert(peer);
         out.write(peer);
@@ -127,6 +143,12 @@ pub extern "C" fn rak_peer_destroy(peer: *mut rak_peer) {
 
 /// Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
 /// `password[0..password_len]` (copied; NULL is fine when `password_len` is 0).
+/// `rak_peer_connect_ex()` also takes the attempt count, spacing and timeout.
+///
+/// A host name is resolved with the operating system's resolver ("localhost" works),
+/// which blocks the calling thread until it answers; the first address of a family the
+/// peer's socket can reach is used. IP literals (`"127.0.0.1"`, `"::1"`, `"[::1]"`)
+/// never block.
 ///
 /// On success writes the new connection to `*out_conn` at once (its state is
 /// connecting); a RAK_EVENT_KIND_CONNECTED or RAK_EVENT_KIND_CONNECT_FAILED event
@@ -135,7 +157,8 @@ pub extern "C" fn rak_peer_destroy(peer: *mut rak_peer) {
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer`, `host` or `out_conn` is
 /// NULL; RAK_RESULT_INVALID_ARGUMENT for port 0, a password longer than
 /// RAK_MAX_PASSWORD_BYTES or a host that is not UTF-8; RAK_RESULT_ADDRESS if `host`
-/// cannot be resolved; RAK_RESULT_ALREADY_CONNECTED if a connection or attempt to that
+/// cannot be resolved, or is of a family the peer's socket cannot reach (IPv6 from an
+/// IPv4 socket, IPv4 from an IPv6-only one); RAK_RESULT_ALREADY_CONNECTED if a connection or attempt to that
 /// address exists; RAK_RESULT_QUEUE_FULL; RAK_RESULT_STALE_HANDLE if `peer` was
 /// destroyed; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.
 ///
@@ -157,7 +180,7 @@ pub extern "C" fn rak_peer_connect(
             if port == 0 || password.len() > super::config::RAK_MAX_PASSWORD_BYTES {
                 return Err(rak_result::InvalidArgument);
             }
-            let addr = resolve(host, port, Some(p.local_addr()))?;
+            let addr = resolve(host, port, |a| p.can_reach(a))?;
             out.write(p.connect(addr, password)?.into());
             Ok(())
         })
@@ -244,11 +267,17 @@ pub extern "C" fn rak_peer_close(
 
 /// Sends an unconnected ping to `host` at `port`. An answer arrives as a
 /// RAK_EVENT_KIND_PONG event; none arrives if the remote system does not answer (or,
-/// with `open_connections_only`, has no free incoming slot).
+/// with `open_connections_only`, has no free incoming slot). A host name blocks the
+/// calling thread while it is resolved (see `rak_peer_connect()`).
+///
+/// LAN discovery: `host` may be a broadcast address, "255.255.255.255" or a subnet's
+/// (e.g. "192.168.1.255"; "127.255.255.255" reaches the servers on this machine on
+/// Linux). Every server listening on `port` then answers with its own PONG, from its
+/// own address; collect them until a deadline of your choice.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `host` is NULL;
 /// RAK_RESULT_INVALID_ARGUMENT for port 0 or a host that is not UTF-8;
-/// RAK_RESULT_ADDRESS if `host` cannot be resolved; RAK_RESULT_QUEUE_FULL;
+/// RAK_RESULT_ADDRESS if `host` cannot be resolved or reached; RAK_RESULT_QUEUE_FULL;
 /// RAK_RESULT_STALE_HANDLE if `peer` was destroyed; RAK_RESULT_SHUT_DOWN;
 /// RAK_RESULT_PEER_FAILED.
 ///
@@ -266,7 +295,7 @@ pub extern "C" fn rak_peer_ping(
             if port == 0 {
                 return Err(rak_result::InvalidArgument);
             }
-            let addr = resolve(host, port, Some(p.local_addr()))?;
+            let addr = resolve(host, port, |a| p.can_reach(a))?;
             Ok(p.ping(addr, open_connections_only)?)
         })
     })

@@ -45,6 +45,8 @@ pub enum rak_result {
     BufferTooSmall = -13,
     /// The peer has been shut down with `rak_peer_shutdown()`.
     ShutDown = -14,
+    /// Nothing matches: no connection with that GUID or address.
+    NotFound = -15,
 }
 
 impl rak_result {
@@ -66,12 +68,13 @@ impl rak_result {
             rak_result::Address => c"bad or unresolvable address",
             rak_result::BufferTooSmall => c"buffer too small",
             rak_result::ShutDown => c"peer shut down",
+            rak_result::NotFound => c"not found",
         }
     }
 
     /// The value for a C integer, `None` if it names no result.
     pub(crate) fn from_i32(v: i32) -> Option<rak_result> {
-        const ALL: [rak_result; 15] = [
+        const ALL: [rak_result; 16] = [
             rak_result::Ok,
             rak_result::NullArgument,
             rak_result::InvalidArgument,
@@ -87,6 +90,7 @@ impl rak_result {
             rak_result::Address,
             rak_result::BufferTooSmall,
             rak_result::ShutDown,
+            rak_result::NotFound,
         ];
         ALL.into_iter().find(|r| *r as i32 == v)
     }

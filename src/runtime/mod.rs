@@ -3,14 +3,16 @@
 //! (STYLE §4). It moves bytes and deadlines between the OS and the core and makes no
 //! protocol decisions.
 //!
-//! Files: `peer.rs` (the public `Peer`), `thread.rs` (the loop), `socket.rs` (UDP),
+//! Files: `peer.rs` (the public `Peer`; its management calls in `peer/manage.rs`), `thread.rs` (the loop), `socket.rs` (UDP),
 //! `wake.rs` (sleeping and waking the loop), `queues.rs` (commands, events, overflow),
 //! `registry.rs` (connection states readable from any thread), `budget.rs` (send-buffer
 //! accounting per connection), `netsim.rs` (the built-in network simulator),
-//! `shared.rs` (what the threads share), `clock.rs` (the one real clock).
+//! `shared.rs` (what the threads share), `clock.rs` (the one real clock), `log.rs` (the
+//! logging facade and the quiet panic hook).
 
 mod budget;
 mod clock;
+pub(crate) mod log;
 mod netsim;
 mod peer;
 mod queues;
@@ -20,5 +22,8 @@ mod socket;
 mod thread;
 mod wake;
 
+pub use log::{LogLevel, LogSink, Logger};
 pub use netsim::{SimConfig, SimStats, MAX_SIM_DELAY};
-pub use peer::{ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent, RuntimeStats};
+pub use peer::{
+    ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent, RuntimeStats, MAX_ADVERTISE_DATA,
+};

@@ -17,19 +17,37 @@ use std::time::Duration;
 
 use super::budget::Refused;
 use super::clock;
+use super::log::{install_quiet_hook, quietly, Logger};
 use super::netsim::{SimConfig, SimStats};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
-use super::socket::Socket;
+use super::socket::{BindOptions, Socket};
 use super::thread::NetThread;
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
-use crate::proto::{self, ConnId, ConnectError, Endpoint, Event, Receipt, SendOptions};
+use crate::proto::{
+    self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
+};
+
+mod manage;
+
+/// Longest ADVERTISE_SYSTEM payload `Peer::advertise` accepts (the core's limit).
+pub const MAX_ADVERTISE_DATA: usize = MAX_OFFLINE_DATA - 1;
 
 /// Configuration of a peer.
 #[derive(Clone, Debug)]
 pub struct PeerConfig {
-    /// Address to bind (port 0 = any free port). Default `0.0.0.0:0`.
+    /// Address to bind (port 0 = any free port). Default `0.0.0.0:0`. An IPv6 address
+    /// (`[::]:P`) makes a dual-stack socket unless `ipv6_only` is set.
     pub bind: SocketAddr,
+    /// With an IPv6 `bind`: refuse IPv4 (`IPV6_V6ONLY`). Default false (dual-stack),
+    /// whatever the system's default is.
+    pub ipv6_only: bool,
+    /// `SO_REUSEADDR`: several peers (processes) with this set may bind the same port,
+    /// and each receives broadcasts to it (LAN discovery of several servers on one
+    /// machine). Unicast datagrams reach only one of them. Default false.
+    pub reuse_address: bool,
+    /// Where the peer's log messages go (default: nowhere). Called on the network thread.
+    pub log: Logger,
     /// Protocol configuration.
     pub proto: proto::Config,
     /// Capacity of the application → network command queue.
@@ -49,6 +67,9 @@ impl Default for PeerConfig {
     fn default() -> Self {
         PeerConfig {
             bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+            ipv6_only: false,
+            reuse_address: false,
+            log: Logger::default(),
             proto: proto::Config::default(),
             command_queue: 65_536,
             event_queue: 65_536,
@@ -134,6 +155,7 @@ pub struct Peer {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     local_addr: SocketAddr,
+    ipv6_only: bool,
     guid: u64,
 }
 
@@ -162,6 +184,10 @@ impl Peer {
     /// As `start`, running `on_thread_start` first thing on the new network thread (to
     /// set its priority or affinity, register it with a profiler, ...). A panic in the
     /// hook makes `start` fail with `Failed`.
+    ///
+    /// Installs, once per process, a panic hook that keeps the library's own caught
+    /// panics off stderr and hands them to the logger (see `log.rs`); other panics go to
+    /// the hook installed before.
     pub fn start_with_hook<F>(config: PeerConfig, on_thread_start: F) -> Result<Peer, PeerError>
     where
         F: FnOnce() + Send + 'static,
@@ -173,7 +199,12 @@ impl Peer {
         {
             return Err(PeerError::InvalidArgument);
         }
-        let socket = Socket::bind(config.bind).map_err(PeerError::Io)?;
+        install_quiet_hook();
+        let bind_options = BindOptions {
+            ipv6_only: config.ipv6_only,
+            reuse_address: config.reuse_address,
+        };
+        let socket = Socket::bind(config.bind, bind_options).map_err(PeerError::Io)?;
         let local_addr = socket.local_addr();
         let mut proto = config.proto.clone();
         if proto.guid == 0 {
@@ -195,20 +226,24 @@ impl Peer {
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let thread_shared = shared.clone();
         let (sim_out, sim_in, sim_seed) = (config.sim_outgoing, config.sim_incoming, proto.seed);
+        let log = config.log.clone();
         let thread = std::thread::Builder::new()
             .name(config.thread_name.clone())
             .spawn(move || {
                 let built = catch_unwind(AssertUnwindSafe(move || {
-                    on_thread_start();
-                    let endpoint = Endpoint::new(proto, local_addr);
-                    let guid = endpoint.guid();
-                    (endpoint, guid)
+                    quietly(|| {
+                        on_thread_start();
+                        let endpoint = Endpoint::new(proto, local_addr);
+                        let guid = endpoint.guid();
+                        (endpoint, guid)
+                    })
                 }));
                 match built {
                     Ok((endpoint, guid)) => {
                         let _ = ready_tx.send(Some(guid));
                         NetThread::new(thread_shared, endpoint, socket)
                             .with_simulator(&sim_out, &sim_in, sim_seed)
+                            .with_logger(log)
                             .run();
                     }
                     Err(_) => {
@@ -222,6 +257,7 @@ impl Peer {
                 shared,
                 thread: Some(thread),
                 local_addr,
+                ipv6_only: config.ipv6_only,
                 guid,
             }),
             _ => {
@@ -241,21 +277,48 @@ impl Peer {
         self.guid
     }
 
+    /// Whether this peer's socket can send to `addr`'s family: an IPv4 socket reaches
+    /// IPv4 only, an IPv6-only socket IPv6 only, a dual-stack socket both.
+    pub fn can_reach(&self, addr: SocketAddr) -> bool {
+        match (self.local_addr, addr) {
+            (SocketAddr::V4(_), SocketAddr::V4(_)) => true,
+            (SocketAddr::V4(_), SocketAddr::V6(a)) => a.ip().to_ipv4_mapped().is_some(),
+            (SocketAddr::V6(_), SocketAddr::V6(a)) => {
+                !(self.ipv6_only && a.ip().to_ipv4_mapped().is_some())
+            }
+            (SocketAddr::V6(_), SocketAddr::V4(_)) => !self.ipv6_only,
+        }
+    }
+
     /// Starts connecting; the id is valid at once (state `Connecting`).
     ///
-    /// Fails with `Connect(InvalidAddress)` for an unspecified address, port 0 or an IPv6
-    /// address on an IPv4 socket; `Connect(AlreadyConnected)` if a connection or attempt
-    /// to `addr` exists; `InvalidArgument` for a password over 255 bytes; `QueueFull`.
-    /// Later refusals by the core arrive as `ConnectFailed`.
+    /// Fails with `Connect(InvalidAddress)` for an unspecified address, port 0 or an
+    /// address family the socket cannot reach (`can_reach`); `Connect(AlreadyConnected)`
+    /// if a connection or attempt to `addr` exists; `InvalidArgument` for a password over
+    /// 255 bytes; `QueueFull`. Later refusals by the core arrive as `ConnectFailed`.
     pub fn connect(&self, addr: SocketAddr, password: &[u8]) -> Result<ConnId, PeerError> {
+        self.connect_with(addr, password, ConnectOptions::default())
+    }
+
+    /// As `connect`, with this attempt's probe count, probe spacing and connection
+    /// timeout taken from `opts` where set (`InvalidArgument` for a zero count or
+    /// duration).
+    pub fn connect_with(
+        &self,
+        addr: SocketAddr,
+        password: &[u8],
+        opts: ConnectOptions,
+    ) -> Result<ConnId, PeerError> {
         self.check_running()?;
-        if password.len() > MAX_PASSWORD {
+        if password.len() > MAX_PASSWORD
+            || opts.attempts == Some(0)
+            || opts.interval.is_some_and(|d| d.is_zero())
+            || opts.timeout.is_some_and(|d| d.is_zero())
+        {
             return Err(PeerError::InvalidArgument);
         }
-        if addr.ip().is_unspecified()
-            || addr.port() == 0
-            || (addr.is_ipv6() && self.local_addr.is_ipv4())
-        {
+        let addr = normalize(addr);
+        if addr.ip().is_unspecified() || addr.port() == 0 || !self.can_reach(addr) {
             return Err(PeerError::Connect(ConnectError::InvalidAddress));
         }
         let conn = self.shared.next_conn_id().ok_or(PeerError::Failed)?;
@@ -266,6 +329,7 @@ impl Peer {
             conn,
             addr,
             password: password.to_vec(),
+            opts,
         };
         if self.shared.commands.push(cmd).is_err() {
             self.shared.registry.remove(conn);
@@ -338,9 +402,16 @@ impl Peer {
         Ok(())
     }
 
-    /// Sends an unconnected ping; the answer arrives as a `Pong` event.
+    /// Sends an unconnected ping; the answer arrives as a `Pong` event. `addr` may be a
+    /// broadcast address (255.255.255.255, or a subnet's): every peer listening on that
+    /// port on the LAN answers with its own `Pong`. Fails with
+    /// `Connect(InvalidAddress)` for port 0 or an address the socket cannot reach.
     pub fn ping(&self, addr: SocketAddr, open_connections_only: bool) -> Result<(), PeerError> {
         self.check_running()?;
+        let addr = normalize(addr);
+        if addr.port() == 0 || !self.can_reach(addr) {
+            return Err(PeerError::Connect(ConnectError::InvalidAddress));
+        }
         self.push(Command::Ping {
             addr,
             open_connections_only,
@@ -476,6 +547,17 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         self.shutdown(Duration::from_millis(500));
+    }
+}
+
+/// An IPv4-mapped IPv6 address as plain IPv4: the form the core and registry use.
+fn normalize(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::from((v4, v6.port())),
+            None => addr,
+        },
+        v4 => v4,
     }
 }
 

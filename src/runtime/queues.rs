@@ -17,6 +17,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
@@ -25,12 +26,12 @@ use parking_lot::{Condvar, Mutex};
 use super::clock;
 use super::netsim::SimConfig;
 use super::peer::PeerEvent;
-use crate::proto::{ConnId, Receipt, SendOptions};
+use crate::proto::{ConnId, ConnStats, ConnectOptions, EndpointStats, Receipt, SendOptions};
 
 /// An application request, carried to the network thread.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// `Endpoint::connect` with an id allocated by the application thread.
+    /// `Endpoint::connect_with` with an id allocated by the application thread.
     Connect {
         /// Already in the registry as `Connecting`.
         conn: ConnId,
@@ -38,6 +39,8 @@ pub(crate) enum Command {
         addr: SocketAddr,
         /// Password to present.
         password: Vec<u8>,
+        /// Probe count, spacing and timeout of this attempt.
+        opts: ConnectOptions,
     },
     /// `Endpoint::send_with_receipt` with a copy of the message.
     Send {
@@ -75,8 +78,58 @@ pub(crate) enum Command {
         /// Datagrams arriving from the socket.
         incoming: Option<SimConfig>,
     },
+    /// `Endpoint::add_ban` (the pattern's syntax was checked by the caller).
+    Ban {
+        /// IPv4 with `*` octets, or an IPv6 address.
+        pattern: String,
+        /// `None`: until removed.
+        duration: Option<Duration>,
+    },
+    /// `Endpoint::remove_ban`.
+    Unban(String),
+    /// `Endpoint::clear_bans`.
+    ClearBans,
+    /// `Endpoint::set_conn_timeout`.
+    SetConnTimeout {
+        /// Which connection or attempt.
+        conn: ConnId,
+        /// Its new timeout.
+        timeout: Duration,
+    },
+    /// `Endpoint::advertise`.
+    Advertise {
+        /// To whom.
+        addr: SocketAddr,
+        /// At most 398 bytes.
+        data: Vec<u8>,
+    },
+    /// A question only the network thread can answer; the answer goes to `reply`.
+    Query {
+        /// What is asked.
+        query: Query,
+        /// Where the answer goes (a dropped sender tells the asker the thread is gone).
+        reply: SyncSender<Answer>,
+    },
     /// Panics on the network thread (tests of the failure path).
     InjectPanic,
+}
+
+/// A question for the network thread (`Peer::conn_stats`, `Peer::endpoint_stats`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Query {
+    /// A statistics snapshot of one connection.
+    ConnStats(ConnId),
+    /// The endpoint's counters and its number of connections and attempts.
+    EndpointStats,
+}
+
+/// The network thread's answer to a [`Query`].
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// `None`: the connection has not reached the connected-mode handshake, or is gone.
+    ConnStats(Option<Box<ConnStats>>),
+    /// Counters and the connection count.
+    EndpointStats(Box<EndpointStats>, usize),
 }
 
 /// Application → network commands.

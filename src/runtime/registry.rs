@@ -86,6 +86,44 @@ impl Registry {
             .collect()
     }
 
+    /// Ids of the established connections (state `Connected`), in id order.
+    pub(crate) fn connected_ids(&self) -> Vec<ConnId> {
+        let mut ids: Vec<ConnId> = self
+            .map
+            .read()
+            .iter()
+            .filter(|(_, c)| c.state == ConnState::Connected)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The live connection whose remote GUID is `guid` (known from the handshake on);
+    /// an established one rather than one closing, if both exist.
+    pub(crate) fn find_by_guid(&self, guid: u64) -> Option<ConnId> {
+        if guid == 0 {
+            return None;
+        }
+        self.find(|c| c.guid == guid)
+    }
+
+    /// The live connection or attempt using remote address `addr`.
+    pub(crate) fn find_by_addr(&self, addr: SocketAddr) -> Option<ConnId> {
+        self.find(|c| c.addr == addr)
+    }
+
+    /// The matching entry, preferring `Connected` over other states, then the lowest id.
+    fn find(&self, f: impl Fn(&ConnInfo) -> bool) -> Option<ConnId> {
+        let rank = |s: ConnState| u8::from(s != ConnState::Connected);
+        self.map
+            .read()
+            .iter()
+            .filter(|(_, c)| f(c))
+            .min_by_key(|(id, c)| (rank(c.state), **id))
+            .map(|(id, _)| *id)
+    }
+
     /// Forgets everything (the network thread has stopped).
     pub(crate) fn clear(&self) {
         self.map.write().clear();
@@ -116,6 +154,26 @@ mod tests {
         assert_eq!(r.get(ConnId(1)), None);
         r.set_disconnecting(ConnId(1));
         assert_eq!(r.get(ConnId(1)), None);
+    }
+
+    #[test]
+    fn lookups_by_guid_and_address() {
+        let r = Registry::default();
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:2".parse().unwrap();
+        r.insert_connecting(ConnId(1), a);
+        assert_eq!(r.find_by_addr(a), Some(ConnId(1)));
+        assert_eq!(r.find_by_guid(0), None, "guid 0 means unknown");
+        assert!(r.connected_ids().is_empty());
+        r.set_connected(ConnId(1), a, 42, false);
+        r.set_connected(ConnId(9), b, 43, true);
+        assert_eq!(r.find_by_guid(42), Some(ConnId(1)));
+        assert_eq!(r.find_by_guid(43), Some(ConnId(9)));
+        assert_eq!(r.find_by_guid(44), None);
+        assert_eq!(r.connected_ids(), vec![ConnId(1), ConnId(9)]);
+        r.set_disconnecting(ConnId(1));
+        assert_eq!(r.connected_ids(), vec![ConnId(9)]);
+        assert_eq!(r.find_by_guid(42), Some(ConnId(1)), "closing is still live");
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! `recvmmsg`/`sendmmsg` batches can replace the bodies here without touching it.
 //! Addresses are normalized at this boundary: an IPv6 socket talks to IPv4 peers through
 //! v4-mapped addresses, but the core only ever sees plain IPv4 `SocketAddr`s.
+//!
+//! The socket is made with `socket(2)` rather than `UdpSocket::bind` because two options
+//! must be set before `bind`: `IPV6_V6ONLY` (IPv6-only or dual-stack, decided here rather
+//! than by the system's `bindv6only` default) and `SO_REUSEADDR` (several servers on one
+//! port, so that each answers a LAN-discovery broadcast). `SO_BROADCAST` is always on, as
+//! in RakNet, so an unconnected ping may go to 255.255.255.255.
 #![allow(clippy::disallowed_types)]
 
 use std::io;
@@ -43,6 +49,15 @@ pub(crate) enum Sent {
     Dropped,
 }
 
+/// Options that must be set before the socket is bound.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BindOptions {
+    /// An IPv6 socket refuses IPv4 peers (`IPV6_V6ONLY`); otherwise it is dual-stack.
+    pub(crate) ipv6_only: bool,
+    /// `SO_REUSEADDR`: other sockets with the option may bind the same address and port.
+    pub(crate) reuse_address: bool,
+}
+
 /// A bound, nonblocking UDP socket.
 #[derive(Debug)]
 pub(crate) struct Socket {
@@ -51,11 +66,14 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// Binds `addr` (port 0 = any), switches to nonblocking mode and enlarges the OS
-    /// buffers (best effort).
-    pub(crate) fn bind(addr: SocketAddr) -> io::Result<Socket> {
-        let sock = UdpSocket::bind(addr)?;
+    /// Binds `addr` (port 0 = any) with `opts`, switches to nonblocking mode, allows
+    /// broadcasts and enlarges the OS buffers (best effort).
+    pub(crate) fn bind(addr: SocketAddr, opts: BindOptions) -> io::Result<Socket> {
+        let sock = bind_with(addr, opts)?;
         sock.set_nonblocking(true)?;
+        // Best effort: some systems refuse it on IPv6 sockets, which only matters for
+        // pings to an IPv4 broadcast address.
+        let _ = sock.set_broadcast(true);
         let local = sock.local_addr()?;
         let s = Socket { sock, local };
         s.enlarge_buffers();
@@ -141,6 +159,111 @@ impl Socket {
     fn enlarge_buffers(&self) {}
 }
 
+/// `socket` + options + `bind`.
+#[cfg(unix)]
+fn bind_with(addr: SocketAddr, opts: BindOptions) -> io::Result<UdpSocket> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let kind = libc::SOCK_DGRAM | libc::SOCK_CLOEXEC;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let kind = libc::SOCK_DGRAM;
+    // SAFETY: plain system call with constant arguments; the result is checked.
+    let fd = unsafe { libc::socket(domain, kind, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a descriptor we just created and own; OwnedFd closes it on error.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    // SAFETY: `raw` is open; F_SETFD with FD_CLOEXEC takes an int argument.
+    unsafe {
+        libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
+    if addr.is_ipv6() {
+        set_int_option(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, opts.ipv6_only)?;
+    }
+    if opts.reuse_address {
+        set_int_option(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, true)?;
+    }
+    // SAFETY: all-zero bytes are a valid `sockaddr_storage` (a plain C struct).
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
+            let sin = unsafe { &mut *std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr = libc::in_addr {
+                s_addr: u32::from_ne_bytes(a.ip().octets()),
+            };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
+            let sin6 =
+                unsafe { &mut *std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_addr = libc::in6_addr {
+                s6_addr: a.ip().octets(),
+            };
+            sin6.sin6_scope_id = a.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    // SAFETY: `raw` is open; `storage` holds an initialized address of `len` bytes.
+    let rc = unsafe {
+        libc::bind(
+            raw,
+            std::ptr::from_ref(&storage).cast::<libc::sockaddr>(),
+            len as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(UdpSocket::from(fd))
+}
+
+#[cfg(not(unix))]
+fn bind_with(addr: SocketAddr, _opts: BindOptions) -> io::Result<UdpSocket> {
+    UdpSocket::bind(addr)
+}
+
+/// Sets a boolean (`int`) socket option.
+#[cfg(unix)]
+fn set_int_option(
+    fd: libc::c_int,
+    level: libc::c_int,
+    name: libc::c_int,
+    on: bool,
+) -> io::Result<()> {
+    let value: libc::c_int = on.into();
+    // SAFETY: `fd` is open, and the option value is a live `c_int` whose size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            std::ptr::from_ref(&value).cast::<libc::c_void>(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// The core sees IPv4 peers as IPv4 whichever socket family carried them.
 fn normalize(addr: SocketAddr) -> SocketAddr {
     match addr {
@@ -194,8 +317,8 @@ mod tests {
 
     #[test]
     fn round_trip_and_would_block() {
-        let a = Socket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let b = Socket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let a = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
+        let b = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
         let mut buf = [0u8; 64];
         assert_eq!(b.recv(&mut buf), Recv::Empty);
         assert_eq!(a.send(b"hello", b.local_addr()), Sent::Ok);
@@ -219,8 +342,8 @@ mod tests {
 
     #[test]
     fn sending_to_a_closed_port_does_not_break_the_socket() {
-        let a = Socket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let closed = Socket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let a = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
+        let closed = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
         let dead = closed.local_addr();
         drop(closed);
         for _ in 0..4 {
@@ -228,6 +351,45 @@ mod tests {
             let mut buf = [0u8; 8];
             assert_ne!(a.recv(&mut buf), Recv::Datagram { len: 1, from: dead });
         }
+    }
+
+    #[test]
+    fn broadcasts_are_allowed() {
+        // Without SO_BROADCAST, Linux refuses this send with EACCES.
+        let a = Socket::bind("0.0.0.0:0".parse().unwrap(), BindOptions::default()).unwrap();
+        assert_eq!(a.send(b"x", "127.255.255.255:9".parse().unwrap()), Sent::Ok);
+    }
+
+    #[test]
+    fn reuse_address_lets_two_sockets_share_a_port() {
+        let opts = BindOptions {
+            reuse_address: true,
+            ..BindOptions::default()
+        };
+        let a = Socket::bind("0.0.0.0:0".parse().unwrap(), opts).unwrap();
+        let b = Socket::bind(a.local_addr(), opts).unwrap();
+        assert_eq!(a.local_addr(), b.local_addr());
+        assert!(Socket::bind(a.local_addr(), BindOptions::default()).is_err());
+    }
+
+    #[test]
+    fn ipv6_only_decides_dual_stack() {
+        let any6: SocketAddr = "[::]:0".parse().unwrap();
+        let Ok(dual) = Socket::bind(any6, BindOptions::default()) else {
+            return; // no IPv6 here
+        };
+        let only = Socket::bind(
+            any6,
+            BindOptions {
+                ipv6_only: true,
+                ..BindOptions::default()
+            },
+        )
+        .unwrap();
+        // A dual-stack socket holds the IPv4 port too; an IPv6-only one does not.
+        let v4 = |s: &Socket| SocketAddr::from(([127, 0, 0, 1], s.local_addr().port()));
+        assert!(Socket::bind(v4(&dual), BindOptions::default()).is_err());
+        assert!(Socket::bind(v4(&only), BindOptions::default()).is_ok());
     }
 
     #[test]

@@ -17,6 +17,10 @@
 //! the command queue for the others. With the network simulator on (`netsim.rs`),
 //! datagrams pass through its delay queues between the endpoint and the socket, and
 //! their due times join the sleep deadline.
+//!
+//! Log messages (`log.rs`) are produced here, from the events and counters the core
+//! reports: connection lifecycle, ban changes, rate-limited summaries of refusals and
+//! dropped traffic, and the message of a panic that ends the thread.
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -25,9 +29,10 @@ use std::sync::Arc;
 
 use super::budget::SendTracker;
 use super::clock;
+use super::log::{log, log_event, quietly, take_panic_message, Logger, TrafficSummary};
 use super::netsim::{Link, SimConfig};
 use super::peer::PeerEvent;
-use super::queues::{Command, EventOutbox};
+use super::queues::{Answer, Command, EventOutbox, Query};
 use super::shared::{Shared, Stop};
 use super::socket::{Recv, Sent, Socket};
 use super::wake::Interest;
@@ -69,6 +74,12 @@ pub(crate) struct NetThread {
     sim_blocked: bool,
     /// A flushing shutdown has closed every connection.
     flushing: bool,
+    /// The application's log sink.
+    log: Logger,
+    /// Rate limiter of the refusal and dropped-traffic log lines.
+    summary: TrafficSummary,
+    /// When a held-back summary may be logged (joins the sleep deadline).
+    summary_due: Option<Time>,
 }
 
 impl NetThread {
@@ -88,7 +99,16 @@ impl NetThread {
             sim_seed: 0,
             sim_blocked: false,
             flushing: false,
+            log: Logger::default(),
+            summary: TrafficSummary::new(),
+            summary_due: None,
         }
+    }
+
+    /// Sends log messages to `log`.
+    pub(crate) fn with_logger(mut self, log: Logger) -> NetThread {
+        self.log = log;
+        self
     }
 
     /// Starts with the network simulator set to `outgoing` and `incoming` (either may be
@@ -124,22 +144,44 @@ impl NetThread {
         }
     }
 
-    /// Runs the loop until a stop request is honoured or a pass panics.
-    pub(crate) fn run(mut self) {
+    /// Runs the loop until a stop request is honoured or a pass panics. Panics on this
+    /// thread are caught and logged, never printed (`log.rs`).
+    pub(crate) fn run(self) {
+        quietly(|| self.run_quietly());
+    }
+
+    fn run_quietly(mut self) {
         let shared = self.shared.clone();
+        let log = self.log.clone();
+        log!(
+            log,
+            Info,
+            "peer started on {} guid={:016x}",
+            self.socket.local_addr(),
+            self.endpoint.guid()
+        );
         loop {
             match catch_unwind(AssertUnwindSafe(|| self.pass())) {
                 Ok(Flow::Continue) => {}
-                Ok(Flow::Stop) => break,
+                Ok(Flow::Stop) => {
+                    log!(log, Info, "peer stopped");
+                    break;
+                }
                 Err(_) => {
+                    let why = take_panic_message().unwrap_or_else(|| "a panic".into());
+                    log!(log, Error, "network thread failed: {why}");
                     shared.fail();
                     break;
                 }
             }
         }
         // Tearing down the endpoint after a panic could panic again; the peer is already
-        // failed or stopping, so swallow it rather than lose the thread's exit.
+        // failed or stopping, so swallow it rather than lose the thread's exit. Pending
+        // commands go too, so that callers waiting for a query's answer learn of it.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
+        let _ = catch_unwind(AssertUnwindSafe(
+            || while shared.commands.pop().is_some() {},
+        ));
     }
 
     fn pass(&mut self) -> Flow {
@@ -164,8 +206,12 @@ impl NetThread {
         self.collect_events(now);
         self.sends.publish(&self.endpoint);
         self.outbox.publish(&self.shared.events);
+        self.summary_due = self.summary.update(&self.log, now, self.endpoint.stats());
 
         let mut deadline = self.endpoint.poll_timeout();
+        if let Some(due) = self.summary_due {
+            deadline = Some(deadline.map_or(due, |d| d.min(due)));
+        }
         if self.sim_out.is_some() || self.sim_in.is_some() {
             deadline = self.sim_deadline(deadline);
         }
@@ -201,8 +247,9 @@ impl NetThread {
                 conn,
                 addr,
                 password,
+                opts,
             } => {
-                if let Err(e) = self.endpoint.connect(now, conn, addr, &password) {
+                if let Err(e) = self.endpoint.connect_with(now, conn, addr, &password, opts) {
                     self.shared.registry.remove(conn);
                     let reason = match e {
                         ConnectError::AlreadyConnected => ConnectFailure::AlreadyConnected,
@@ -247,6 +294,39 @@ impl NetThread {
             Command::SetMaxIncoming(max) => self.endpoint.set_max_incoming(max),
             Command::SetSimulator { outgoing, incoming } => {
                 self.set_simulator(outgoing.as_ref(), incoming.as_ref());
+            }
+            Command::Ban { pattern, duration } => {
+                match self.endpoint.add_ban(now, &pattern, duration) {
+                    Ok(()) => log!(self.log, Debug, "banned {pattern} for {duration:?}"),
+                    Err(e) => log!(self.log, Warn, "ban of {pattern} refused: {e}"),
+                }
+            }
+            Command::Unban(pattern) => {
+                let was = self.endpoint.remove_ban(&pattern);
+                log!(self.log, Debug, "unbanned {pattern} (was banned: {was})");
+            }
+            Command::ClearBans => {
+                self.endpoint.clear_bans();
+                log!(self.log, Debug, "ban list cleared");
+            }
+            Command::SetConnTimeout { conn, timeout } => {
+                let _ = self.endpoint.set_conn_timeout(now, conn, timeout);
+            }
+            Command::Advertise { addr, data } => {
+                let _ = self.endpoint.advertise(now, addr, &data);
+            }
+            Command::Query { query, reply } => {
+                let answer = match query {
+                    Query::ConnStats(conn) => {
+                        Answer::ConnStats(self.endpoint.conn_stats(now, conn).map(Box::new))
+                    }
+                    Query::EndpointStats => Answer::EndpointStats(
+                        Box::new(self.endpoint.stats().clone()),
+                        self.endpoint.connection_count(),
+                    ),
+                };
+                // The asker may have given up (its peer failed meanwhile): nothing to do.
+                let _ = reply.try_send(answer);
             }
             Command::InjectPanic => panic!("panic injected by Peer::inject_panic"),
         }
@@ -385,6 +465,7 @@ impl NetThread {
     }
 
     fn deliver(&mut self, ev: Event) {
+        log_event(&self.log, &ev);
         self.outbox.deliver(&self.shared.events, PeerEvent::Net(ev));
     }
 

@@ -1,7 +1,9 @@
 /*
  * The C API from C: every function with NULL arguments returns its documented error,
  * forged and stale rak_conn values return RAK_RESULT_STALE_HANDLE, destroy(NULL) is a
- * no-op, and a server and a client exchange messages over loopback in one process.
+ * no-op, and a server and a client exchange messages over loopback in one process,
+ * then again through the callback API (rak_peer_dispatch), with statistics, lookups,
+ * bans and logging.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -289,11 +291,261 @@ static void loopback(void)
     rak_peer_destroy(server);
 }
 
+static void log_to_counter(void *userdata, uint32_t level, const char *message)
+{
+    (void)level;
+    (void)message;
+    /* Runs on the network thread; the main thread reads it only after destroy. */
+    *(int *)userdata += 1;
+}
+
+static void null_and_stale_new_functions(void)
+{
+    rak_config *cfg = NULL;
+    rak_peer *peer = NULL;
+    rak_conn conn = {1}, forged = {0xfeedull}, out = {0};
+    rak_conn list[4];
+    size_t n = 0;
+    rak_conn_stats cs;
+    rak_peer_stats ps;
+    rak_callbacks cbs;
+    rak_connect_options opts;
+    rak_address addr;
+    memset(&cbs, 0, sizeof cbs);
+    memset(&opts, 0, sizeof opts);
+    memset(&addr, 0, sizeof addr);
+    addr.ip[0] = 127;
+    addr.ip[3] = 1;
+    addr.port = 1;
+    addr.family = 4;
+
+    EXPECT(rak_config_set_cookies(NULL, true), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_ip_frequency_limit(NULL, true, true), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_occasional_ping_ms(NULL, 100), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_ipv6_only(NULL, true), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_reuse_address(NULL, true), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_log_callback(NULL, NULL, NULL, RAK_LOG_LEVEL_INFO),
+           RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_ex(NULL, "127.0.0.1", 1, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connections(NULL, list, 4, &n), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_by_guid(NULL, 1, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_by_address(NULL, &addr, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_set_conn_timeout(NULL, conn, 100), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_set_max_incoming(NULL, 1), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_ban(NULL, "1.2.3.4", 0), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_unban(NULL, "1.2.3.4"), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_clear_bans(NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_advertise(NULL, "127.0.0.1", 1, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_stats(NULL, conn, &cs, sizeof cs), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_get_stats(NULL, &ps, sizeof ps), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_set_callbacks(NULL, &cbs, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_dispatch(NULL, 8, &n), RAK_RESULT_NULL_ARGUMENT);
+
+    REQUIRE_OK(rak_config_create(&cfg));
+    EXPECT(rak_config_set_log_callback(cfg, log_to_counter, NULL, 0), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_config_set_log_callback(cfg, NULL, NULL, 99), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_config_set_cookies(cfg, false));
+    REQUIRE_OK(rak_config_set_ip_frequency_limit(cfg, true, true));
+    REQUIRE_OK(rak_config_set_occasional_ping_ms(cfg, 0));
+    REQUIRE_OK(rak_config_set_ipv6_only(cfg, false));
+    REQUIRE_OK(rak_config_set_reuse_address(cfg, false));
+    REQUIRE_OK(rak_peer_create(cfg, &peer));
+    rak_config_destroy(cfg);
+    EXPECT(rak_config_set_cookies(cfg, true), RAK_RESULT_STALE_HANDLE);
+
+    EXPECT(rak_peer_connect_ex(peer, NULL, 1, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 1, NULL, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 0, &opts, &out), RAK_RESULT_INVALID_ARGUMENT);
+    opts.password_len = 3; /* with a NULL password */
+    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 1, &opts, &out), RAK_RESULT_NULL_ARGUMENT);
+    CHECK(out.id == 0);
+    EXPECT(rak_peer_connections(peer, NULL, 4, &n), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connections(peer, list, 4, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_peer_connections(peer, NULL, 0, &n));
+    CHECK(n == 0);
+    EXPECT(rak_peer_conn_by_guid(peer, 1, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_by_guid(peer, 1, &out), RAK_RESULT_NOT_FOUND);
+    EXPECT(rak_peer_conn_by_address(peer, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_by_address(peer, &addr, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_by_address(peer, &addr, &out), RAK_RESULT_NOT_FOUND);
+    EXPECT(rak_peer_set_conn_timeout(peer, forged, 100), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_set_conn_timeout(peer, forged, 0), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_peer_ban(peer, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_ban(peer, "1.2.3", 0), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_peer_unban(peer, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_unban(peer, "1.2.3.*.5"), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_peer_ban(peer, "10.*.*.*", 1000));
+    REQUIRE_OK(rak_peer_unban(peer, "10.*.*.*"));
+    REQUIRE_OK(rak_peer_clear_bans(peer));
+    EXPECT(rak_peer_advertise(peer, NULL, 1, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_advertise(peer, "127.0.0.1", 1, NULL, 5), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_advertise(peer, "127.0.0.1", 0, NULL, 0), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_peer_conn_stats(peer, forged, NULL, sizeof cs), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_stats(peer, forged, &cs, 0), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_peer_conn_stats(peer, forged, &cs, sizeof cs), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_get_stats(peer, NULL, sizeof ps), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_get_stats(peer, &ps, 0), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_peer_get_stats(peer, &ps, sizeof ps));
+    CHECK(ps.connections == 0);
+    EXPECT(rak_peer_dispatch(peer, 8, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_dispatch(peer, 0, &n), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_peer_dispatch(peer, 8, &n), RAK_RESULT_INVALID_ARGUMENT); /* no callbacks */
+    REQUIRE_OK(rak_peer_set_callbacks(peer, &cbs, NULL));
+    REQUIRE_OK(rak_peer_dispatch(peer, 8, &n));
+    REQUIRE_OK(rak_peer_set_callbacks(peer, NULL, NULL));
+
+    rak_peer_destroy(peer);
+    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 1, NULL, &out), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_connections(peer, list, 4, &n), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_conn_by_guid(peer, 1, &out), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_conn_by_address(peer, &addr, &out), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_set_conn_timeout(peer, conn, 100), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_set_max_incoming(peer, 1), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_ban(peer, "1.2.3.4", 0), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_unban(peer, "1.2.3.4"), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_clear_bans(peer), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_advertise(peer, "127.0.0.1", 1, NULL, 0), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_conn_stats(peer, conn, &cs, sizeof cs), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_get_stats(peer, &ps, sizeof ps), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_set_callbacks(peer, &cbs, NULL), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_dispatch(peer, 8, &n), RAK_RESULT_STALE_HANDLE);
+    CHECK(strcmp(rak_result_str(RAK_RESULT_NOT_FOUND), "not found") == 0);
+}
+
+/* What the dispatch callbacks saw. */
+struct seen {
+    int connected, messages, disconnected, other;
+    rak_message *kept;
+};
+
+static void on_connected(void *userdata, const rak_event *ev)
+{
+    CHECK(ev->kind == RAK_EVENT_KIND_CONNECTED && ev->incoming);
+    ((struct seen *)userdata)->connected++;
+}
+
+static bool on_message(void *userdata, const rak_event *ev)
+{
+    struct seen *s = userdata;
+    s->messages++;
+    if (!s->kept) {
+        s->kept = ev->message; /* keep the first one: ours until released */
+        return true;
+    }
+    return false;
+}
+
+static void on_disconnected(void *userdata, const rak_event *ev)
+{
+    CHECK(ev->reason == RAK_REASON_CLOSED_BY_REMOTE);
+    ((struct seen *)userdata)->disconnected++;
+}
+
+static void on_other(void *userdata, const rak_event *ev)
+{
+    (void)ev;
+    ((struct seen *)userdata)->other++;
+}
+
+/* A server driven by callbacks; a client with stats, lookups and a log callback. */
+static void callbacks_and_stats(void)
+{
+    int log_lines = 0;
+    rak_config *cfg = NULL;
+    rak_peer *server = NULL, *client = NULL;
+    uint16_t port = 0;
+    uint64_t client_guid = 0;
+    rak_conn conn = {0}, found = {0};
+    struct seen seen;
+    memset(&seen, 0, sizeof seen);
+
+    REQUIRE_OK(rak_config_create(&cfg));
+    REQUIRE_OK(rak_config_set_bind(cfg, "127.0.0.1", 0));
+    REQUIRE_OK(rak_config_set_max_incoming(cfg, 2));
+    REQUIRE_OK(rak_peer_create(cfg, &server));
+    REQUIRE_OK(rak_config_set_max_incoming(cfg, 0));
+    REQUIRE_OK(rak_config_set_occasional_ping_ms(cfg, 20));
+    REQUIRE_OK(rak_config_set_log_callback(cfg, log_to_counter, &log_lines, RAK_LOG_LEVEL_DEBUG));
+    REQUIRE_OK(rak_peer_create(cfg, &client));
+    rak_config_destroy(cfg);
+    REQUIRE_OK(rak_peer_local_port(server, &port));
+    REQUIRE_OK(rak_peer_guid(client, &client_guid));
+
+    rak_callbacks cbs;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.on_connected = on_connected;
+    cbs.on_message = on_message;
+    cbs.on_disconnected = on_disconnected;
+    cbs.on_other = on_other;
+    REQUIRE_OK(rak_peer_set_callbacks(server, &cbs, &seen));
+
+    rak_connect_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.attempts = 5;
+    opts.interval_ms = 100;
+    REQUIRE_OK(rak_peer_connect_ex(client, "localhost", port, &opts, &conn));
+    wait_for(client, RAK_EVENT_KIND_CONNECTED);
+    const uint8_t msg[3] = {134, 7, 7};
+    for (int i = 0; i < 3; i++) {
+        REQUIRE_OK(rak_peer_send(client, conn, msg, sizeof msg, NULL, NULL));
+    }
+    for (int i = 0; i < 200 && (seen.connected < 1 || seen.messages < 3); i++) {
+        size_t n = 0;
+        REQUIRE_OK(rak_peer_dispatch(server, 16, &n));
+        rak_event ev;
+        REQUIRE_OK(rak_peer_wait(client, &ev, 1, 20, &n)); /* pacing */
+        if (n == 1) {
+            rak_message_release(ev.message);
+        }
+    }
+    CHECK(seen.connected == 1 && seen.messages == 3);
+    CHECK(seen.kept && rak_message_len(seen.kept) == sizeof msg);
+    rak_message_release(seen.kept);
+
+    /* Lookups and stats on the server, pings on the client. */
+    REQUIRE_OK(rak_peer_conn_by_guid(server, client_guid, &found));
+    rak_conn list[2];
+    size_t n = 0;
+    REQUIRE_OK(rak_peer_connections(server, list, 2, &n));
+    CHECK(n == 1 && list[0].id == found.id);
+    rak_conn_stats cs;
+    REQUIRE_OK(rak_peer_conn_stats(server, found, &cs, sizeof cs));
+    CHECK(cs.messages_received >= 3 && cs.mtu_bytes >= 576);
+    for (int i = 0; i < 200; i++) {
+        REQUIRE_OK(rak_peer_conn_stats(client, conn, &cs, sizeof cs));
+        if (cs.pongs_received >= 2) {
+            break;
+        }
+        rak_event ev;
+        REQUIRE_OK(rak_peer_wait(client, &ev, 1, 20, &n)); /* pacing */
+        if (n == 1) {
+            rak_message_release(ev.message);
+        }
+    }
+    CHECK(cs.pongs_received >= 2 && cs.last_ping_ms >= 0 && cs.has_clock_differential);
+    rak_peer_stats ps;
+    REQUIRE_OK(rak_peer_get_stats(server, &ps, sizeof ps));
+    CHECK(ps.connections == 1 && ps.datagrams_received > 0);
+
+    REQUIRE_OK(rak_peer_close(client, conn, true));
+    for (int i = 0; i < 200 && seen.disconnected < 1; i++) {
+        REQUIRE_OK(rak_peer_dispatch(server, 16, &n));
+        rak_event ev;
+        REQUIRE_OK(rak_peer_wait(client, &ev, 1, 20, &n));
+    }
+    CHECK(seen.disconnected == 1);
+    rak_peer_destroy(client);
+    CHECK(log_lines >= 3); /* started, connected, disconnected, stopped */
+    rak_peer_destroy(server);
+}
+
 int main(void)
 {
     null_arguments();
     stale_and_invalid();
     loopback();
+    null_and_stale_new_functions();
+    callbacks_and_stats();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end through the example programs: rak_server --echo on a free port (it binds
 # port 0 and prints the port), rak_client --expect-echo for every reliability,
-# rak_ping, and the refusals a client must explain in words. With a fourth argument
+# rak_ping, the refusals a client must explain in words, rak_server --ban,
+# rak_client --hold-ms and --first-byte, and LAN discovery with rak_ping --broadcast
+# (two servers sharing a port answer one broadcast). With a fourth argument
 # `sim`, only the lossy-link case: server and client both run the library's network
 # simulator at 10 % loss (plus duplication and jitter) in both directions.
 #
@@ -113,6 +115,59 @@ expect_refusal wrong-password "connection refused: invalid password" \
     "$client_bin" --host 127.0.0.1 --port "$echo_port" --password wrong --count 1
 expect_refusal wrong-protocol "incompatible protocol version" \
     "$client_bin" --host 127.0.0.1 --port "$echo_port" --password secret --protocol 11 --count 1
+
+# Another first byte (the interop suite needs 0xfe), echoed intact.
+expect_ok client-first-byte "$client_bin" --host 127.0.0.1 --port "$echo_port" --password secret \
+    --count 20 --size 40 --first-byte 0xfe --expect-echo
+
+# --ban: a matching wildcard is refused in words; a pattern that does not match is not.
+start_server banned.log --max-connections 4 --ban '127.0.0.*' --ban '[::5]:60' --ban 10.1.2.3:5
+grep -q '^banned pattern=127.0.0.\* seconds=0$' "$work/banned.log" || fail "no banned line"
+grep -q '^banned pattern=::5 seconds=60$' "$work/banned.log" || fail "no IPv6 banned line"
+expect_refusal client-banned "connection refused: banned" \
+    "$client_bin" --host 127.0.0.1 --port "$port" --count 1
+start_server not-banned.log --max-connections 4 --ban '10.*.*.*'
+expect_ok client-not-banned "$client_bin" --host 127.0.0.1 --port "$port" --count 1
+if "$server_bin" --port 0 --ban 1.2.3 >"$work/bad-ban.log" 2>&1; then
+    fail "rak_server accepted a malformed --ban"
+fi
+echo "ok: --ban"
+
+# --hold-ms: the client keeps its connection (and so the server's only slot) open after
+# its messages; meanwhile a second client is refused, afterwards the first disconnects.
+start_server hold.log --max-connections 1 --echo
+hold_port=$port
+"$client_bin" --host 127.0.0.1 --port "$hold_port" --count 2 --expect-echo --hold-ms 1500 \
+    >"$work/client-hold.log" 2>&1 &
+hold_pid=$!
+for _ in $(seq 1 100); do
+    grep -q '^holding the connection for 1500 ms$' "$work/client-hold.log" && break
+    sleep 0.05
+done
+grep -q '^holding the connection' "$work/client-hold.log" || fail "client-hold did not hold"
+expect_refusal held-slot "connection refused: server full" \
+    "$client_bin" --host 127.0.0.1 --port "$hold_port" --count 1
+grep -q '^disconnected ' "$work/hold.log" && fail "the held connection ended early"
+wait "$hold_pid" || fail "client-hold exited with $?"
+grep -q '^disconnected$' "$work/client-hold.log" || fail "client-hold did not disconnect"
+for _ in $(seq 1 100); do
+    grep -q '^disconnected conn=.* reason=closed by remote$' "$work/hold.log" && break
+    sleep 0.05
+done
+grep -q '^disconnected conn=.* reason=closed by remote$' "$work/hold.log" ||
+    fail "the server did not see the held connection close"
+echo "ok: --hold-ms"
+
+# LAN discovery: two servers share one port (0.0.0.0, SO_REUSEADDR); one broadcast
+# ping finds both.
+start_server lan-a.log --bind 0.0.0.0 --reuse-address --offline-data "lan a"
+lan_port=$port
+start_server lan-b.log --bind 0.0.0.0 --port "$lan_port" --reuse-address --offline-data "lan b"
+[ "$port" = "$lan_port" ] || fail "the second LAN server bound port $port, not $lan_port"
+expect_ok ping-broadcast "$ping_bin" --broadcast --port "$lan_port" --timeout-ms 1500
+grep -q 'data="lan a"' "$work/ping-broadcast.log" || fail "server a did not answer the broadcast"
+grep -q 'data="lan b"' "$work/ping-broadcast.log" || fail "server b did not answer the broadcast"
+grep -q '^2 server(s) answered' "$work/ping-broadcast.log" || fail "not exactly two servers"
 
 start_server full.log --max-connections 0
 expect_refusal server-full "connection refused: server full" \

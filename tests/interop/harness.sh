@@ -3,16 +3,23 @@
 #
 # A case is judged by:
 #   - the client's exit status: 0 pass, 3 "unsupported" (case skipped), else fail;
-#   - optionally a regex that must appear in the server's output once it is stopped
-#     (e.g. that it saw the clean disconnect), and one for the client's output.
-# Logs of every case go to $HARNESS_LOGS/<case>.{server,client}.log.
+#   - optionally a regex that must appear in the server's output (waited for up to
+#     HARNESS_SERVER_WAIT seconds before the server is stopped, so a line printed a
+#     moment after the client exits still counts), and one for the client's output.
+# Logs of every case go to $HARNESS_LOGS/<case>.{server,client}.log. Results are kept in
+# $HARNESS_LOGS/results.tsv (one line per case, also from background jobs), so cases may
+# run in subshells.
+#
+# Result words: pass; fail; skip (the peer lacks the role or capability; reason given);
+# known-quirk (failed exactly the way a documented bug of the foreign peer makes it fail:
+# reported, not counted as a failure); prove.sh also uses xfail, xpass and flaky.
 
 HARNESS_LOGS="${HARNESS_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/raknet-interop.XXXXXX")}"
+HARNESS_SERVER_WAIT="${HARNESS_SERVER_WAIT:-3}"
 mkdir -p "$HARNESS_LOGS"
-H_ROWS=()
-H_PASS=0
-H_FAIL=0
-H_SKIP=0
+H_RESULTS="$HARNESS_LOGS/results.tsv"
+: > "$H_RESULTS"
+H_SEQ=0
 H_SERVER_PID=""
 
 # wait_udp_bound PORT SECONDS: true once something listens on UDP PORT (reads /proc/net/udp*).
@@ -27,13 +34,23 @@ wait_udp_bound() {
     return 1
 }
 
+# wait_log FILE REGEX SECONDS: true once FILE has a line matching REGEX (extended).
+wait_log() {
+    local i
+    for i in $(seq 1 $(( $3 * 20 ))); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    grep -Eq -- "$2" "$1" 2>/dev/null
+}
+
 # server_start NAME PORT CMD...: starts a server in the background, waits for its port.
 server_start() {
     local name="$1" port="$2"; shift 2
     "$@" > "$HARNESS_LOGS/$name.server.log" 2>&1 &
     H_SERVER_PID=$!
-    if ! wait_udp_bound "$port" 10; then
-        echo "server did not bind UDP port $port within 10 s" >> "$HARNESS_LOGS/$name.server.log"
+    if ! wait_udp_bound "$port" 15; then
+        echo "server did not bind UDP port $port within 15 s" >> "$HARNESS_LOGS/$name.server.log"
         return 1
     fi
     sleep 0.2 # let it finish starting up after bind
@@ -53,16 +70,14 @@ server_stop() {
     H_SERVER_PID=""
 }
 
-# record PEER DIRECTION SCENARIO RESULT SECONDS [NOTE]
+# record PEER DIRECTION SCENARIO RESULT SECONDS [NOTE] [KEY]
+# KEY orders the final matrix (default: the order of recording).
 record() {
-    local peer="$1" dir="$2" scen="$3" res="$4" secs="$5" note="${6:-}"
-    case "$res" in
-        pass|xpass) H_PASS=$((H_PASS + 1)) ;;
-        skip|xfail|flaky) H_SKIP=$((H_SKIP + 1)) ;;
-        *) H_FAIL=$((H_FAIL + 1)) ;;
-    esac
-    H_ROWS+=("$(printf '%-14s %-28s %-16s %-6s %6ss  %s' "$peer" "$dir" "$scen" "$res" "$secs" "$note")")
-    printf '%-14s %-28s %-16s %-6s %6ss  %s\n' "$peer" "$dir" "$scen" "$res" "$secs" "$note" >&2
+    local peer="$1" dir="$2" scen="$3" res="$4" secs="$5" note="${6:-}" key="${7:-}"
+    if [ -z "$key" ]; then H_SEQ=$((H_SEQ + 1)); key=$H_SEQ; fi
+    note="${note//$'\t'/ }"; note="${note//$'\n'/ }"
+    printf '%05d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$peer" "$dir" "$scen" "$res" "$secs" "$note" >> "$H_RESULTS"
+    printf '%-14s %-28s %-16s %-11s %6ss  %s\n' "$peer" "$dir" "$scen" "$res" "$secs" "$note" >&2
 }
 
 # judge CASE RC [SERVER_REGEX] [CLIENT_REGEX] [EXPECT]: prints pass|fail|skip|xfail|xpass|flaky and a note.
@@ -83,7 +98,7 @@ judge() {
     fi
     if [ "$rc" = 3 ]; then
         res=skip
-        note="$(grep -m1 '^UNSUPPORTED' "$HARNESS_LOGS/$name.client.log" | cut -c13- | cut -c1-90)"
+        note="$(grep -m1 '^UNSUPPORTED' "$HARNESS_LOGS/$name.client.log" | cut -c13- | cut -c1-110)"
     elif [ "$rc" = 0 ]; then
         res=pass
         if [ -n "$sre" ] && ! grep -Eq -- "$sre" "$HARNESS_LOGS/$name.server.log"; then res=fail; note="server log lacks /$sre/"; fi
@@ -119,6 +134,7 @@ run_case() {
     # shellcheck disable=SC2086
     timeout -k 5 "$ctime" $ccmd > "$HARNESS_LOGS/$name.client.log" 2>&1
     rc=$?
+    if [ -n "$sre" ] && [ "$rc" = 0 ]; then wait_log "$HARNESS_LOGS/$name.server.log" "$sre" "$HARNESS_SERVER_WAIT"; fi
     [ "$scmd" != "-" ] && server_stop TERM
     out="$(judge "$name" "$rc" "$sre" "$cre" "$expect")"
     record "$peer" "$dir" "$scen" "${out%%|*}" "$(elapsed "$start")" "${out#*|}"
@@ -154,51 +170,32 @@ run_vanish() {
     record "$peer" "$dir" vanish "${out%%|*}" "$(elapsed "$start")" "${out#*|}"
 }
 
-# run_client_vanish NAME PEER DIRECTION PORT 'SERVER CMD' 'CLIENT CMD' CONNECTED_REGEX SERVER_LOST_REGEX [SECONDS]
-# The client connects and holds; it is SIGKILLed; the server's output must then match
-# SERVER_LOST_REGEX within SECONDS.
-run_client_vanish() {
-    local name="$1" peer="$2" dir="$3" port="$4" scmd="$5" ccmd="$6" cre="$7" lre="$8" t="${9:-30}"
-    local start cpid i res=fail note=""
-    start=$(date +%s.%N)
-    # shellcheck disable=SC2086
-    if ! server_start "$name" "$port" $scmd; then
-        server_stop KILL
-        record "$peer" "$dir" vanish fail "$(elapsed "$start")" "server did not start"
-        return
-    fi
-    # shellcheck disable=SC2086
-    $ccmd > "$HARNESS_LOGS/$name.client.log" 2>&1 &
-    cpid=$!
-    for i in $(seq 1 200); do
-        grep -Eq -- "$cre" "$HARNESS_LOGS/$name.client.log" && break
-        kill -0 "$cpid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if ! grep -Eq -- "$cre" "$HARNESS_LOGS/$name.client.log"; then
-        note="client never connected"
-    else
-        sleep 0.3
-        kill -s KILL "$cpid" 2>/dev/null
-        for i in $(seq 1 $((t * 10))); do
-            if grep -Eqi -- "$lre" "$HARNESS_LOGS/$name.server.log"; then res=pass; break; fi
-            sleep 0.1
-        done
-        [ "$res" = pass ] || note="server log lacks /$lre/ ${t}s after the client was killed"
-    fi
-    kill -s KILL "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
-    server_stop TERM
-    record "$peer" "$dir" vanish "$res" "$(elapsed "$start")" "$note"
-}
-
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# count RESULT...: how many recorded cases have one of these results.
+count() {
+    local want=" $* "
+    awk -F'\t' -v w="$want" 'index(w, " " $5 " ") > 0' "$H_RESULTS" | wc -l | tr -d ' '
+}
+
 report() {
+    report_table
+    report_summary
+}
+
+report_table() {
     echo
-    printf '%-14s %-28s %-16s %-6s %7s  %s\n' PEER DIRECTION SCENARIO RESULT TIME NOTE
-    local r
-    for r in "${H_ROWS[@]}"; do echo "$r"; done
+    printf '%-14s %-28s %-16s %-11s %7s  %s\n' PEER DIRECTION SCENARIO RESULT TIME NOTE
+    sort -t$'\t' -k1,1n "$H_RESULTS" | awk -F'\t' '{ printf "%-14s %-28s %-16s %-11s %6ss  %s\n", $2, $3, $4, $5, $6, $7 }'
     echo
     echo "logs: $HARNESS_LOGS"
-    echo "$H_PASS passed, $H_FAIL failed, $H_SKIP skipped"
 }
+
+report_summary() {
+    local extra=""
+    [ "$(count xfail flaky)" != 0 ] && extra=" ($(count xfail) xfail, $(count flaky) flaky)"
+    echo "$(count pass xpass) passed, $(count fail) failed, $(count skip xfail flaky) skipped, $(count known-quirk) known-quirk$extra"
+}
+
+# failures: the number of failed cases (for the exit status).
+failures() { count fail; }

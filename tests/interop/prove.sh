@@ -162,4 +162,4 @@ pair rust-raknet - raknet-native 6 incompatible
 pair jsp-raknet - py-raknet 6 incompatible
 
 report
-[ "$H_FAIL" = 0 ]
+[ "$(failures)" = 0 ]

@@ -8,6 +8,7 @@ shutting its peer down (RakNet then sends ID_DISCONNECTION_NOTIFICATION).
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -203,6 +204,16 @@ class Client:
         self.peer.send(buf, PacketPriority.HIGH_PRIORITY, PY_RELIABILITY[rel], ch, self.server)
 
 
+def dump_corrupt(buf, seq):
+    """Keeps a corrupt echo for run.sh, which checks whose reassembly broke it."""
+    where = os.environ.get("RAKNET_INTEROP_DUMP")
+    if where:
+        path = os.path.join(where, f"corrupt-seq{seq}.bin")
+        with open(path, "wb") as f:
+            f.write(buf)
+        event("dumped", path=path)
+
+
 def run_steps(c, o):
     steps = {
         "handshake": [],
@@ -258,6 +269,7 @@ def run_steps(c, o):
                     error = f"unexpected echo seq={s} len={len(buf)}"
                 elif want != buf:
                     error = f"corrupt echo seq={s} len={len(buf)} expected_len={len(want)}"
+                    dump_corrupt(buf, s)
                 elif s in seen:
                     error = f"duplicate echo seq={s}"
                 if error:
