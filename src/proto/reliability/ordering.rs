@@ -215,8 +215,7 @@ impl Ordering {
         if !seq::older(read, oi & seq::MASK) {
             return true;
         }
-        queued < self.max_queue
-            && self.held_bytes + len + size_of::<Held>() <= self.max_held_bytes
+        queued < self.max_queue && self.held_bytes + len + size_of::<Held>() <= self.max_held_bytes
     }
 
     /// Delivers `msg` into `out` now, holds it until its turn, or drops it (stale, or no

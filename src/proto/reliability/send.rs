@@ -133,6 +133,10 @@ pub(crate) struct Sender {
     scratch: Vec<(usize, usize)>,
     /// Frames were left queued after the previous datagram (the continuous-send flag).
     backlog: bool,
+    /// Application data was queued since the last `trim`. Without it, only control
+    /// messages (handshake, pings) went out, and the sender trims itself whenever it goes
+    /// idle: a connection carrying nothing but keep-alives holds no traffic storage.
+    data_since_trim: bool,
     /// The last write stopped because of the congestion window with frames still queued:
     /// ACKs may grow the window.
     window_limited: bool,
@@ -240,6 +244,7 @@ impl Sender {
             pool: BufPool::default(),
             scratch: Vec::new(),
             backlog: false,
+            data_since_trim: false,
             window_limited: false,
             stats: SendStats::default(),
         }
@@ -272,6 +277,7 @@ impl Sender {
         opts: SendOptions,
         receipt: u32,
     ) -> Result<(), SendError> {
+        self.data_since_trim = true;
         self.enqueue(now, data, opts, receipt, true)
     }
 
@@ -431,6 +437,9 @@ impl Sender {
         self.history.pop_acked();
         self.receipt_waits.purge();
         self.purge_timers();
+        if !self.data_since_trim && self.is_idle() {
+            self.trim();
+        }
     }
 
     /// A NAK datagram's ranges arrived.
@@ -769,6 +778,7 @@ impl Sender {
         }
         self.pool.trim();
         self.scratch = Vec::new();
+        self.data_since_trim = false;
     }
 
     /// Bytes of message data queued or awaiting acknowledgement.
@@ -1596,6 +1606,32 @@ mod tests {
         assert!(s.is_idle());
         assert_eq!(s.poll_timeout(), None);
         assert!(!s.has_sendable(ms(5000)));
+    }
+
+    #[test]
+    fn control_only_traffic_leaves_no_storage() {
+        let mut s = sender();
+        s.queue_control(Time::ZERO, b"ping", opts(Reliability::Reliable))
+            .unwrap();
+        let d = write(&mut s, Time::ZERO).unwrap();
+        s.on_ack(ms(1), &[(d.number, d.number)]);
+        assert!(s.is_idle());
+        assert_eq!(s.fresh_timers.capacity() + s.scratch.capacity(), 0);
+        // Application data keeps the storage for the next burst (until `trim`).
+        s.queue(ms(2), b"data", opts(Reliability::Reliable), 0)
+            .unwrap();
+        let d = write(&mut s, ms(2)).unwrap();
+        s.on_ack(ms(3), &[(d.number, d.number)]);
+        assert!(s.is_idle());
+        assert!(s.fresh_timers.capacity() > 0 && s.pool.is_allocated());
+        s.trim();
+        assert_eq!(s.fresh_timers.capacity(), 0);
+        // Control-only again: trimmed whenever idle.
+        s.queue_control(ms(4), b"ping", opts(Reliability::Reliable))
+            .unwrap();
+        let d = write(&mut s, ms(4)).unwrap();
+        s.on_ack(ms(5), &[(d.number, d.number)]);
+        assert_eq!(s.fresh_timers.capacity(), 0);
     }
 
     #[test]

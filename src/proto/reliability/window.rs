@@ -104,7 +104,11 @@ impl Received {
             self.words.pop_front();
         }
         // A lone word with nothing at or after `base`: no hole left.
-        if self.words.len() == 1 && self.words.front().is_some_and(|w| w >> (self.base & 63) == 0)
+        if self.words.len() == 1
+            && self
+                .words
+                .front()
+                .is_some_and(|w| w >> (self.base & 63) == 0)
         {
             self.release();
         }
