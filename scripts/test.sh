@@ -3,9 +3,11 @@
 #   cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test --all-targets
 #   (Rust unit and integration tests, header freshness, ABI symbols), then a CMake
 #   build (Debug, C tests under ASan/UBSan) and CTest: header-only C99/C++17, the C API
-#   test, end-to-end server/client, the C++ example and the CMake/pkg-config consumer.
+#   test, end-to-end server/client, the C++ example and the CMake/pkg-config consumer;
+#   then the interop suite (tests/interop: setup.sh, run.sh) against foreign RakNet peers.
 #
-#   scripts/test.sh            (CMake build directory: build-test/, or $RAKNET_TEST_BUILD_DIR)
+#   scripts/test.sh            (CMake build directory: build-test/, or $RAKNET_TEST_BUILD_DIR;
+#                              RAKNET_SKIP_INTEROP=1 skips the interop suite, except under CI=true)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,5 +34,24 @@ cmake --build "$build" -j "$(njobs)"
 
 step "ctest"
 (cd "$build" && ctest --output-on-failure)
+
+if [ "${RAKNET_SKIP_FUZZ:-0}" = 1 ]; then
+    step "fuzz smoke skipped (RAKNET_SKIP_FUZZ=1)"
+else
+    step "fuzz smoke (every cargo-fuzz target briefly)"
+    scripts/fuzz-smoke.sh
+fi
+
+# Interop (tests/interop/README.md): libraknet's example programs from the build above
+# against four foreign RakNet peers, installed pinned into ~/.cache/libraknet-interop.
+# RAKNET_SKIP_INTEROP=1 skips it for a quick local run; CI always runs it.
+if [ "${RAKNET_SKIP_INTEROP:-0}" = 1 ] && [ "${CI:-}" != true ]; then
+    step "interop suite skipped (RAKNET_SKIP_INTEROP=1)"
+else
+    step "interop: install the foreign peers (tests/interop/setup.sh)"
+    tests/interop/setup.sh
+    step "interop suite (tests/interop/run.sh $build)"
+    tests/interop/run.sh "$build" --no-setup
+fi
 
 step "all tests passed"
