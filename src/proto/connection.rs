@@ -87,6 +87,8 @@ pub(crate) struct Connection {
     close_deadline: Option<Time>,
     /// The application was told how this connection ended (or failed).
     end_reported: bool,
+    /// DISCONNECTION_NOTIFICATION is owed once the send queue has drained.
+    notify_pending: bool,
     pings: VecDeque<PingSample>,
     early: Vec<Delivery>,
     /// Cached deadline the endpoint keys its timer set with.
@@ -193,6 +195,7 @@ impl Connection {
             next_occasional_ping: None,
             close_deadline: None,
             end_reported: false,
+            notify_pending: false,
             pings: VecDeque::new(),
             early: Vec::new(),
             timer_key: None,
@@ -269,11 +272,11 @@ impl Connection {
     pub(crate) fn close(&mut self, now: Time, notify: bool, ctx: &mut Ctx<'_>) {
         match self.phase {
             Phase::Connected if notify => {
-                self.queue_control(
-                    now,
-                    &[id::DISCONNECTION_NOTIFICATION],
-                    Reliability::ReliableOrdered,
-                );
+                // The notification goes out once everything queued before it has been
+                // delivered and acknowledged (`poll_transmit`): peers that ignore ordering
+                // channels (go-raknet, jsp-raknet, rust-raknet) would otherwise act on it
+                // before the data, or before a resent fragment of it.
+                self.notify_pending = true;
                 self.phase = Phase::Disconnecting;
                 self.close_deadline = Some(now + self.timeout(ctx.config));
             }
@@ -385,7 +388,7 @@ impl Connection {
     }
 
     fn check_closing(&mut self, ctx: &mut Ctx<'_>) {
-        if self.phase == Phase::Disconnecting && self.send.is_idle() {
+        if self.phase == Phase::Disconnecting && !self.notify_pending && self.send.is_idle() {
             self.report_end(
                 ctx,
                 DisconnectReason::ClosedLocally,
@@ -618,6 +621,14 @@ impl Connection {
             // ACK of the notification is answered when it is resent and the closing side
             // does not wait out its whole timeout.
             return false;
+        }
+        if self.notify_pending && self.send.is_idle() {
+            self.notify_pending = false;
+            self.queue_control(
+                now,
+                &[id::DISCONNECTION_NOTIFICATION],
+                Reliability::ReliableOrdered,
+            );
         }
         if self.send.write_datagram(now, buf) {
             self.tick_meter(now);

@@ -10,7 +10,7 @@ use std::hash::Hasher;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::access::{BanList, RecentIps};
+use super::access::{AbuseTable, BanList, RecentIps};
 use super::config::{Config, ConnectOptions, MAX_MTU, MAX_OFFLINE_DATA, MIN_MTU, UDP_HEADER_SIZE};
 use super::connection::{Connection, Ctx, DatagramOutcome, Phase};
 use super::error::{ConnectError, SendError};
@@ -98,6 +98,8 @@ pub struct Endpoint {
     recent_slots: RecentIps,
     /// IPs sent ID_CONNECTION_BANNED within the last 100 ms.
     banned_replies: RecentIps,
+    /// Per-IP malformed-datagram counts and the sources ignored for them.
+    abuse: AbuseTable,
 }
 
 impl Endpoint {
@@ -132,6 +134,7 @@ impl Endpoint {
             bans: BanList::default(),
             recent_slots: RecentIps::default(),
             banned_replies: RecentIps::default(),
+            abuse: AbuseTable::default(),
         }
     }
 
@@ -385,7 +388,12 @@ impl Endpoint {
     pub fn handle_datagram(&mut self, now: Time, from: SocketAddr, bytes: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
-        // Banned sources first, whatever they sent (PROTOCOL.md §1.5 step 1).
+        // Sources ignored for sending malformed traffic: nothing else is looked at.
+        if self.is_ignored_abuser(now, from) {
+            self.stats.dropped.ignored_abusive += 1;
+            return;
+        }
+        // Banned sources next, whatever they sent (PROTOCOL.md §1.5 step 1).
         if !self.bans.is_empty() && self.bans.matches(now, from.ip()) {
             return self.answer_banned(now, from, bytes.len());
         }
@@ -395,6 +403,7 @@ impl Endpoint {
             Some(Err(_)) => {
                 self.stats.malformed_datagrams += 1;
                 self.stats.dropped.bad_offline += 1;
+                self.note_malformed(now, from);
                 return;
             }
             None => {}
@@ -407,6 +416,7 @@ impl Endpoint {
         if bytes.len() > MAX_CONNECTED_DATAGRAM {
             self.stats.malformed_datagrams += 1;
             self.stats.dropped.oversize += 1;
+            self.note_malformed(now, from);
             return;
         }
         let Some(c) = self.conns.get_mut(&id) else {
@@ -433,6 +443,7 @@ impl Endpoint {
         if let Some(n) = counter {
             *n += 1;
             self.stats.malformed_datagrams += 1;
+            self.note_malformed(now, from);
         }
         if violated {
             self.ban_violator(now, from);
@@ -545,7 +556,13 @@ impl Endpoint {
                     data
                 } else {
                     self.stats.dropped.amplification += 1;
-                    &[][..]
+                    // Without the data; a Bedrock pong keeps its (zero) length field, which
+                    // its clients require (PROTOCOL.md §4.2).
+                    if self.config.is_bedrock() {
+                        &[0u8, 0][..]
+                    } else {
+                        &[][..]
+                    }
                 };
                 if PONG_HEADER + data.len() > limit {
                     self.recycle(buf);

@@ -894,3 +894,37 @@ fn pongs_never_outgrow_pings_by_default() {
     .unwrap();
     assert!(matches!(&net.events(c)[0], Event::Pong { data, .. } if data.len() == 300));
 }
+
+#[test]
+fn disconnect_notification_follows_queued_data() {
+    // Unordered data queued before a close reaches the other side before the notice
+    // (peers that ignore ordering act on DISCONNECTION_NOTIFICATION as it arrives).
+    let mut net = Net::new(18);
+    let s = net.add(server_config());
+    let c = net.add(Config::default());
+    let (cid, _) = net.connect_pair(c, s);
+    for i in 0..2000u32 {
+        net.send(
+            c,
+            cid,
+            &msg(0, i, 200),
+            SendOptions::new(Reliability::Reliable),
+        );
+    }
+    let now = net.now;
+    net.ep(c).close(now, cid, true).unwrap();
+    net.run_until(
+        |n| {
+            n.events(s)
+                .iter()
+                .any(|e| matches!(e, Event::Disconnected { .. }))
+        },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(net.messages(s).len(), 2000);
+    assert!(matches!(
+        net.events(s).last(),
+        Some(Event::Disconnected { .. })
+    ));
+}
