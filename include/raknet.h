@@ -1045,6 +1045,11 @@ typedef struct rak_peer_stats {
      * Refused: wrong password.
      */
     uint64_t refused_invalid_password;
+    /**
+     * Dropped: from an IP ignored for sending too many malformed datagrams
+     * (`rak_config_set_abuse_limits`).
+     */
+    uint64_t dropped_ignored_abusive;
 } rak_peer_stats;
 
 /**
@@ -1350,6 +1355,21 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
 rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
 
 /**
+ * Limits how much larger an unconnected pong may be than the ping it answers
+ * (anti-reflection). With `factor` 1, the default, a server never sends back more bytes
+ * than it received: a ping from a RakNet 4 or Bedrock client (33 bytes) then gets a pong
+ * without the offline data, while libraknet's own pings (padded) get all of it. A server
+ * that wants foreign clients to see its offline data (a Bedrock MOTD, say) sets 16, the
+ * most a 399-byte offline payload needs.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+ * RAK_RESULT_INVALID_ARGUMENT for 0 or more than 16.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t factor);
+
+/**
  * Limits how often one IP may open a connection (RakNet's
  * `SetLimitIPConnectionFrequency`): with `enabled`, an attempt from an IP that took a
  * connection slot less than 100 ms earlier is refused, and the client sees
@@ -1363,6 +1383,24 @@ rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
 rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
                                              bool enabled,
                                              bool exempt_loopback);
+
+/**
+ * Sets the abuse response: an IP that sends `threshold` malformed datagrams within
+ * `window_ms` is ignored for `ignore_ms` (every datagram from it dropped unprocessed,
+ * counted in `rak_peer_stats.dropped_ignored_abusive`). Connections from an ignored IP
+ * hear nothing meanwhile and usually time out. `threshold` 0 or `ignore_ms` 0 turns it
+ * off. At most 4,096 IPs are tracked at once. Default 64 datagrams, 10 000 ms,
+ * 30 000 ms.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+ * RAK_RESULT_INVALID_ARGUMENT if `window_ms` is 0 while the response is on.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_abuse_limits(struct rak_config *config,
+                                       uint32_t threshold,
+                                       uint32_t window_ms,
+                                       uint32_t ignore_ms);
 
 /**
  * Sends a ping on every established connection every `interval_ms` (RakNet's

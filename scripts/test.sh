@@ -3,7 +3,8 @@
 #   cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test --all-targets
 #   (Rust unit and integration tests, header freshness, ABI symbols), then a CMake
 #   build (Debug, C tests under ASan/UBSan) and CTest: header-only C99/C++17, the C API
-#   test, end-to-end server/client, the C++ example and the CMake/pkg-config consumer;
+#   test, end-to-end server/client, valgrind memcheck of the examples, the C++ example
+#   and the CMake/pkg-config consumer;
 #   then the interop suite (tests/interop: setup.sh, run.sh) against foreign RakNet peers.
 #
 #   scripts/test.sh            (CMake build directory: build-test/, or $RAKNET_TEST_BUILD_DIR;
@@ -16,7 +17,8 @@ cd "$root"
 . scripts/common.sh
 
 build=${RAKNET_TEST_BUILD_DIR:-build-test}
-ensure_tools pkg-config
+# valgrind: the memcheck_examples CTest (skipped by CMake when valgrind is missing).
+ensure_tools pkg-config valgrind
 ensure_rust_components
 
 step "cargo fmt --check"

@@ -462,6 +462,32 @@ pub extern "C" fn rak_config_set_cookies(config: *mut rak_config, enabled: bool)
     })
 }
 
+/// Limits how much larger an unconnected pong may be than the ping it answers
+/// (anti-reflection). With `factor` 1, the default, a server never sends back more bytes
+/// than it received: a ping from a RakNet 4 or Bedrock client (33 bytes) then gets a pong
+/// without the offline data, while libraknet's own pings (padded) get all of it. A server
+/// that wants foreign clients to see its offline data (a Bedrock MOTD, say) sets 16, the
+/// most a 399-byte offline payload needs.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT for 0 or more than 16.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_ping_amplification(
+    config: *mut rak_config,
+    factor: u32,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if !(1..=16).contains(&factor) {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.ping_amplification = factor;
+        Ok(())
+    })
+}
+
 /// Limits how often one IP may open a connection (RakNet's
 /// `SetLimitIPConnectionFrequency`): with `enabled`, an attempt from an IP that took a
 /// connection slot less than 100 ms earlier is refused, and the client sees
@@ -481,6 +507,37 @@ pub extern "C" fn rak_config_set_ip_frequency_limit(
         let c = config_mut(config)?;
         c.proto.limit_ip_connection_frequency = enabled;
         c.proto.ip_frequency_exempts_loopback = exempt_loopback;
+        Ok(())
+    })
+}
+
+/// Sets the abuse response: an IP that sends `threshold` malformed datagrams within
+/// `window_ms` is ignored for `ignore_ms` (every datagram from it dropped unprocessed,
+/// counted in `rak_peer_stats.dropped_ignored_abusive`). Connections from an ignored IP
+/// hear nothing meanwhile and usually time out. `threshold` 0 or `ignore_ms` 0 turns it
+/// off. At most 4,096 IPs are tracked at once. Default 64 datagrams, 10 000 ms,
+/// 30 000 ms.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if `window_ms` is 0 while the response is on.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_abuse_limits(
+    config: *mut rak_config,
+    threshold: u32,
+    window_ms: u32,
+    ignore_ms: u32,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        let on = threshold > 0 && ignore_ms > 0;
+        if on && window_ms == 0 {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.abuse_threshold = threshold;
+        c.proto.abuse_window = Duration::from_millis(u64::from(window_ms));
+        c.proto.abuse_ignore = Duration::from_millis(u64::from(ignore_ms));
         Ok(())
     })
 }

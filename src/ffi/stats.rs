@@ -245,6 +245,9 @@ pub struct rak_peer_stats {
     pub refused_incompatible_protocol: u64,
     /// Refused: wrong password.
     pub refused_invalid_password: u64,
+    /// Dropped: from an IP ignored for sending too many malformed datagrams
+    /// (`rak_config_set_abuse_limits`).
+    pub dropped_ignored_abusive: u64,
 }
 
 impl rak_peer_stats {
@@ -276,6 +279,7 @@ impl rak_peer_stats {
             refused_ip_recently_connected: r.ip_recently_connected,
             refused_incompatible_protocol: r.incompatible_protocol,
             refused_invalid_password: r.invalid_password,
+            dropped_ignored_abusive: d.ignored_abusive,
         }
     }
 }

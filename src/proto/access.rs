@@ -268,6 +268,130 @@ impl RecentIps {
     }
 }
 
+/// Most source IPs the abuse tracker follows at once; beyond this, new sources are not
+/// tracked (nothing is allocated for them) until entries expire.
+pub(crate) const MAX_ABUSE_TRACKED: usize = 4096;
+
+/// Limits of the abuse tracker (`Config::abuse_threshold`, `abuse_window`,
+/// `abuse_ignore`).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct AbuseLimits {
+    pub(crate) threshold: u32,
+    pub(crate) window: Duration,
+    pub(crate) ignore: Duration,
+}
+
+impl AbuseLimits {
+    fn enabled(&self) -> bool {
+        self.threshold > 0 && !self.ignore.is_zero()
+    }
+}
+
+/// One tracked source: malformed datagrams counted since `window_start`, and until when
+/// it is ignored once it passed the threshold.
+#[derive(Copy, Clone, Debug)]
+struct AbuseEntry {
+    window_start: Time,
+    count: u32,
+    ignored_until: Option<Time>,
+}
+
+/// Per-IP counts of malformed datagrams, and the sources ignored for sending too many.
+/// An entry lives for its counting window, or until its ignore period ends if it passed
+/// the threshold. Two queues, each in deadline order (the window and the ignore period
+/// are fixed lengths), retire entries in O(1) amortised per datagram; a queue item whose
+/// entry has since been replaced is skipped. At most `MAX_ABUSE_TRACKED` entries; a full
+/// table tracks no new sources rather than evicting (an abuser cannot push out another).
+#[derive(Debug, Default)]
+pub(crate) struct AbuseTable {
+    entries: HashMap<IpAddr, AbuseEntry>,
+    /// (window start, ip), oldest first.
+    windows: VecDeque<(Time, IpAddr)>,
+    /// (ignored until, ip), soonest first.
+    ignores: VecDeque<(Time, IpAddr)>,
+}
+
+impl AbuseTable {
+    fn expire(&mut self, now: Time, limits: &AbuseLimits) {
+        while let Some(&(start, ip)) = self.windows.front() {
+            if now < start + limits.window {
+                break;
+            }
+            self.windows.pop_front();
+            if let Some(e) = self.entries.get(&ip) {
+                if e.window_start == start && e.ignored_until.map_or(true, |t| t <= now) {
+                    self.entries.remove(&ip);
+                }
+            }
+        }
+        while let Some(&(until, ip)) = self.ignores.front() {
+            if now < until {
+                break;
+            }
+            self.ignores.pop_front();
+            if self
+                .entries
+                .get(&ip)
+                .is_some_and(|e| e.ignored_until == Some(until))
+            {
+                self.entries.remove(&ip);
+            }
+        }
+    }
+
+    /// Whether datagrams from `ip` are to be dropped unprocessed at `now`.
+    pub(crate) fn is_ignored(&mut self, now: Time, ip: IpAddr, limits: &AbuseLimits) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
+        self.expire(now, limits);
+        self.entries
+            .get(&canonical(ip))
+            .and_then(|e| e.ignored_until)
+            .is_some_and(|t| now < t)
+    }
+
+    /// Counts a malformed datagram from `ip`; true if this one made the source ignored.
+    pub(crate) fn record(&mut self, now: Time, ip: IpAddr, limits: &AbuseLimits) -> bool {
+        if !limits.enabled() {
+            return false;
+        }
+        self.expire(now, limits);
+        let ip = canonical(ip);
+        if !self.entries.contains_key(&ip) {
+            // Full (or, after many replacements, the window queue is): skip tracking.
+            if self.entries.len() >= MAX_ABUSE_TRACKED
+                || self.windows.len() >= 2 * MAX_ABUSE_TRACKED
+            {
+                return false;
+            }
+            self.windows.push_back((now, ip));
+        }
+        let e = self.entries.entry(ip).or_insert(AbuseEntry {
+            window_start: now,
+            count: 0,
+            ignored_until: None,
+        });
+        if e.ignored_until.is_some() {
+            return false;
+        }
+        e.count = e.count.saturating_add(1);
+        if e.count < limits.threshold {
+            return false;
+        }
+        let until = now + limits.ignore;
+        e.ignored_until = Some(until);
+        self.ignores.push_back((until, ip));
+        true
+    }
+
+    /// Sources tracked now (counting or ignored).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,6 +125,19 @@ pub struct Config {
     /// Ban an IP for `timeout` when its freshly allocated slot sends anything but
     /// CONNECTION_REQUEST first (4.081's temporary ban, PROTOCOL.md §5.6).
     pub ban_handshake_violators: bool,
+    /// Malformed datagrams (those counted as `bad_offline`, `bad_datagram_header`,
+    /// `bad_ack_nak`, `bad_frame` or `oversize` in `DropCounters`) one IP may send within
+    /// `abuse_window` before every datagram from it is dropped unprocessed for
+    /// `abuse_ignore` (counted as `DropCounters::ignored_abusive`). Connections from an
+    /// ignored IP hear nothing during that time and usually time out. 0 disables.
+    pub abuse_threshold: u32,
+    /// The window `abuse_threshold` is counted over, starting at a source's first
+    /// malformed datagram.
+    pub abuse_window: Duration,
+    /// How long an abusive source is ignored (0 disables the mechanism). At most 4,096
+    /// sources are tracked at once; beyond that, new sources go untracked until entries
+    /// expire.
+    pub abuse_ignore: Duration,
 }
 
 /// Per-call overrides for `Endpoint::connect_with`; `None` takes the endpoint's
@@ -162,6 +175,9 @@ impl Default for Config {
             limit_ip_connection_frequency: false,
             ip_frequency_exempts_loopback: true,
             ban_handshake_violators: true,
+            abuse_threshold: 64,
+            abuse_window: Duration::from_secs(10),
+            abuse_ignore: Duration::from_secs(30),
         }
     }
 }
@@ -173,6 +189,14 @@ impl Config {
             0 if self.protocol_version >= PROTOCOL_BEDROCK_10 => 20,
             0 => 10,
             n => n.min(20),
+        }
+    }
+    /// The abuse tracker's limits.
+    pub(crate) fn abuse_limits(&self) -> super::access::AbuseLimits {
+        super::access::AbuseLimits {
+            threshold: self.abuse_threshold,
+            window: self.abuse_window,
+            ignore: self.abuse_ignore,
         }
     }
     /// Whether the Bedrock flavour is in use.

@@ -107,6 +107,9 @@ pub struct DropCounters {
     pub event_queue_full: u64,
     /// Connected-mode datagrams larger than any RakNet peer sends (over 1,600 bytes).
     pub oversize: u64,
+    /// From an IP ignored for sending too many malformed datagrams
+    /// (`Config::abuse_threshold`); dropped before any other check.
+    pub ignored_abusive: u64,
 }
 
 /// A snapshot of one connection's statistics (RakNet's `RakNetStatistics`, growing).

@@ -271,6 +271,11 @@ fn log_dropped(log: &Logger, n: &DropCounters, o: &DropCounters) {
             n.out_of_band_ignored - o.out_of_band_ignored,
         ),
         ("event queue full", n.event_queue_full - o.event_queue_full),
+        ("oversize", n.oversize - o.oversize),
+        (
+            "from an ignored abusive source",
+            n.ignored_abusive - o.ignored_abusive,
+        ),
     ];
     let total: u64 = parts.iter().map(|(_, v)| v).sum();
     log!(

@@ -23,9 +23,16 @@
 //! network thread sees the work and does not sleep. The `swap` in `wake` makes sure only
 //! one of several racing app threads pays for the write. This file does not know what
 //! "work" is: the caller passes that check in.
+//!
+//! The flag and fences live in [`SleepFlag`], apart from the descriptor, so a loom model
+//! (`tests_loom` below) can check them under every interleaving with a modelled
+//! descriptor: `RUSTFLAGS="--cfg loom" cargo test --release --lib wake`.
 
+#[cfg(all(loom, test))]
+use loom::sync::atomic::{fence, AtomicBool, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(not(all(loom, test)))]
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -49,10 +56,55 @@ pub(crate) struct Woken {
     pub(crate) notified: bool,
 }
 
+/// The `sleeping` flag and both sides' fences of the pattern above, without the
+/// descriptor.
+#[derive(Debug)]
+struct SleepFlag {
+    sleeping: AtomicBool,
+}
+
+impl SleepFlag {
+    fn new() -> SleepFlag {
+        SleepFlag {
+            sleeping: AtomicBool::new(false),
+        }
+    }
+
+    /// Waking side, after the work is visible: whether this caller must notify the
+    /// descriptor (the thread sleeps or is about to, and no other waker took the job).
+    fn take_sleeper(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel)
+    }
+
+    /// Sleeping side: announces the sleep, then checks for work; false (and the flag
+    /// cleared) if there is some and the sleep is cancelled.
+    fn announce(&self, has_work: impl FnOnce() -> bool) -> bool {
+        // A swap rather than a store: as an RMW it is ordered after every waker's swap,
+        // which loom's model of modification order only sees for RMWs (with a plain
+        // store loom reports a lost wakeup that C11 forbids). Once per sleep; no cost
+        // worth measuring.
+        self.sleeping.swap(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if has_work() {
+            self.sleeping.store(false, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Sleeping side, after the sleep ended. Relaxed: a waker that still sees `true`
+    /// merely writes one extra notification, which ends the next sleep early; the loop
+    /// tolerates spurious wakeups.
+    fn woke(&self) {
+        self.sleeping.store(false, Ordering::Relaxed);
+    }
+}
+
 /// The network thread's alarm clock, shared with application threads.
 #[derive(Debug)]
 pub(crate) struct Waker {
-    sleeping: AtomicBool,
+    flag: SleepFlag,
     fd: WakeFd,
     #[cfg(test)]
     notifications: std::sync::atomic::AtomicUsize,
@@ -62,7 +114,7 @@ impl Waker {
     /// A waker with its own wake descriptor.
     pub(crate) fn new() -> io::Result<Waker> {
         Ok(Waker {
-            sleeping: AtomicBool::new(false),
+            flag: SleepFlag::new(),
             fd: WakeFd::new()?,
             #[cfg(test)]
             notifications: std::sync::atomic::AtomicUsize::new(0),
@@ -72,10 +124,10 @@ impl Waker {
     /// Makes sure the network thread notices work made visible before this call: wakes
     /// it if it sleeps or is about to; does nothing (no system call) if it is running.
     pub(crate) fn wake(&self) {
-        fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
+        if self.flag.take_sleeper() {
             #[cfg(test)]
-            self.notifications.fetch_add(1, Ordering::Relaxed);
+            self.notifications
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.fd.notify();
         }
     }
@@ -94,25 +146,21 @@ impl Waker {
         if timeout == Some(Duration::ZERO) {
             return Woken::default();
         }
-        self.sleeping.store(true, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        if has_work() {
-            self.sleeping.store(false, Ordering::Relaxed);
+        if !self.flag.announce(has_work) {
             return Woken::default();
         }
         let woken = poll(socket, interest, self.fd.raw(), timeout);
-        // Relaxed: a waker that still sees `true` merely writes one extra notification,
-        // which ends the next sleep early; the loop tolerates spurious wakeups.
-        self.sleeping.store(false, Ordering::Relaxed);
+        self.flag.woke();
         if woken.notified {
             self.fd.drain();
         }
         woken
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     fn notifications(&self) -> usize {
-        self.notifications.load(Ordering::Relaxed)
+        self.notifications
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -275,10 +323,10 @@ impl WakeFd {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     #[test]
@@ -366,5 +414,113 @@ mod tests {
             p.join().unwrap();
         }
         assert!(w.notifications() <= PER * PRODUCERS);
+    }
+}
+
+/// A loom model of the wake protocol: the real [`SleepFlag`], the descriptor modelled as
+/// a readable bit behind a mutex and condition variable (`notify` sets it, `poll` waits
+/// for it, `drain` clears it). A lost wakeup leaves the sleeper waiting forever after
+/// the producers finish, which loom reports as a deadlock in that interleaving.
+///
+/// `RUSTFLAGS="--cfg loom" cargo test --release --lib wake`
+#[cfg(all(test, loom))]
+mod tests_loom {
+    use super::SleepFlag;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::{Arc, Condvar, Mutex};
+
+    #[derive(Default)]
+    struct ModelFd {
+        readable: Mutex<bool>,
+        cond: Condvar,
+    }
+
+    impl ModelFd {
+        fn notify(&self) {
+            *self.readable.lock().unwrap() = true;
+            self.cond.notify_one();
+        }
+        /// `poll` with no timeout and no socket: returns once readable.
+        fn poll(&self) {
+            let mut r = self.readable.lock().unwrap();
+            while !*r {
+                r = self.cond.wait(r).unwrap();
+            }
+        }
+        fn drain(&self) {
+            *self.readable.lock().unwrap() = false;
+        }
+    }
+
+    struct Model {
+        flag: SleepFlag,
+        fd: ModelFd,
+        work: AtomicUsize,
+    }
+
+    impl Model {
+        fn wake(&self) {
+            if self.flag.take_sleeper() {
+                self.fd.notify();
+            }
+        }
+        fn sleep(&self) {
+            if !self
+                .flag
+                .announce(|| self.work.load(Ordering::Relaxed) != 0)
+            {
+                return;
+            }
+            self.fd.poll();
+            self.flag.woke();
+            self.fd.drain();
+        }
+    }
+
+    /// `producers` threads each push `per` work items and wake; the sleeper consumes
+    /// until it has them all, sleeping whenever it sees none.
+    fn run(producers: usize, per: usize) {
+        let mut model = loom::model::Builder::new();
+        // Two preemptions cover the races here (a wake between announce and poll, two
+        // wakers racing for the swap) and keep the run to seconds.
+        model.preemption_bound = Some(2);
+        model.check(move || {
+            let m = Arc::new(Model {
+                flag: SleepFlag::new(),
+                fd: ModelFd::default(),
+                work: AtomicUsize::new(0),
+            });
+            let handles: Vec<_> = (0..producers)
+                .map(|_| {
+                    let m = m.clone();
+                    loom::thread::spawn(move || {
+                        for _ in 0..per {
+                            m.work.fetch_add(1, Ordering::Relaxed);
+                            m.wake();
+                        }
+                    })
+                })
+                .collect();
+            let mut done = 0;
+            while done < producers * per {
+                done += m.work.swap(0, Ordering::Relaxed);
+                if done < producers * per {
+                    m.sleep();
+                }
+            }
+            for h in handles {
+                h.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn loom_wake_one_producer_two_items() {
+        run(1, 2);
+    }
+
+    #[test]
+    fn loom_wake_two_producers() {
+        run(2, 1);
     }
 }

@@ -320,8 +320,10 @@ static void null_and_stale_new_functions(void)
     addr.family = 4;
 
     EXPECT(rak_config_set_cookies(NULL, true), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_ping_amplification(NULL, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_ip_frequency_limit(NULL, true, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_occasional_ping_ms(NULL, 100), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_abuse_limits(NULL, 64, 10000, 30000), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_ipv6_only(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_reuse_address(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_log_callback(NULL, NULL, NULL, RAK_LOG_LEVEL_INFO),
@@ -345,8 +347,14 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_config_set_log_callback(cfg, log_to_counter, NULL, 0), RAK_RESULT_INVALID_ARGUMENT);
     EXPECT(rak_config_set_log_callback(cfg, NULL, NULL, 99), RAK_RESULT_INVALID_ARGUMENT);
     REQUIRE_OK(rak_config_set_cookies(cfg, false));
+    EXPECT(rak_config_set_ping_amplification(cfg, 0), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_config_set_ping_amplification(cfg, 17), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_config_set_ping_amplification(cfg, 16));
     REQUIRE_OK(rak_config_set_ip_frequency_limit(cfg, true, true));
     REQUIRE_OK(rak_config_set_occasional_ping_ms(cfg, 0));
+    EXPECT(rak_config_set_abuse_limits(cfg, 64, 0, 30000), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_config_set_abuse_limits(cfg, 0, 0, 0));
+    REQUIRE_OK(rak_config_set_abuse_limits(cfg, 64, 10000, 30000));
     REQUIRE_OK(rak_config_set_ipv6_only(cfg, false));
     REQUIRE_OK(rak_config_set_reuse_address(cfg, false));
     REQUIRE_OK(rak_peer_create(cfg, &peer));

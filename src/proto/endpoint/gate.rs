@@ -49,11 +49,34 @@ impl Endpoint {
         let _ = self.bans.insert(now, pattern, Some(until));
     }
 
+    /// Whether `from`'s IP is being ignored for sending malformed traffic. O(1): one
+    /// lookup (none while nobody is tracked) plus amortised expiry.
+    pub(super) fn is_ignored_abuser(&mut self, now: Time, from: SocketAddr) -> bool {
+        let limits = self.config.abuse_limits();
+        self.abuse.is_ignored(now, from.ip(), &limits)
+    }
+
+    /// Counts a malformed datagram against `from`'s IP (`Config::abuse_threshold`).
+    /// Connections from an IP that becomes ignored are left alone: they stop hearing
+    /// from it and time out, unless it is ignored for less than their timeout.
+    pub(super) fn note_malformed(&mut self, now: Time, from: SocketAddr) {
+        let limits = self.config.abuse_limits();
+        self.abuse.record(now, from.ip(), &limits);
+    }
+
     /// The frequency limit lets `from` take a connection slot now (and records it).
     pub(super) fn may_take_slot(&mut self, now: Time, from: SocketAddr) -> bool {
         let ip = from.ip();
         !self.config.limit_ip_connection_frequency
             || (self.config.ip_frequency_exempts_loopback && canonical(ip).is_loopback())
             || self.recent_slots.try_record(now, ip).is_ok()
+    }
+}
+
+#[cfg(test)]
+impl Endpoint {
+    /// Sources the abuse tracker follows now.
+    pub(crate) fn abuse_tracked(&self) -> usize {
+        self.abuse.len()
     }
 }

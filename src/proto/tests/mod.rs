@@ -1,5 +1,6 @@
 //! Scenario tests of the sans-IO core on the simulated network (`sim.rs`).
 
+mod abuse;
 mod access;
 mod attacks;
 mod bandwidth;
