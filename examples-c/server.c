@@ -5,6 +5,7 @@
  *   rak_server --port P [--bind ADDR] [--ipv6-only] [--reuse-address] [--protocol V]
  *              [--max-connections N] [--password PW] [--offline-data TEXT] [--no-cookies]
  *              [--ban PATTERN[:SECONDS]]... [--echo] [--quit-after-ms M]
+ *              [--ping-amplification F]
  *              [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]
  *              [--sim-dup PCT] [--sim-reorder PCT]
  *
@@ -14,7 +15,10 @@
  * IPv6 address in brackets: "[::1]:30"), for SECONDS or until the server stops.
  * --reuse-address lets several servers bind one port so that each answers LAN
  * discovery broadcasts (rak_ping --broadcast). --no-cookies switches the anti-spoofing
- * cookie off (for clients that cannot echo it).
+ * cookie off (for clients that cannot echo it). --ping-amplification caps how much larger
+ * a pong may be than its ping (1..16); the library's default is 1, but when
+ * --offline-data is given (or the protocol is Bedrock's, 10 or more) this server uses 16
+ * unless told otherwise, so that RakNet 4 and Bedrock clients (33-byte pings) get answers.
  *
  * The first lines are "banned pattern=P seconds=S" per --ban, then
  * "listening port=P guid=G" (P is the bound port, useful with --port 0). Then one line
@@ -91,7 +95,7 @@ static void usage(void)
             "usage: rak_server --port P [--bind ADDR] [--ipv6-only] [--reuse-address]\n"
             "                  [--protocol V] [--max-connections N] [--password PW]\n"
             "                  [--offline-data TEXT] [--no-cookies] [--ban PATTERN[:SECONDS]]...\n"
-            "                  [--echo] [--quit-after-ms M]\n"
+            "                  [--echo] [--quit-after-ms M] [--ping-amplification F]\n"
             "                  " EX_SIM_USAGE "\n");
     exit(2);
 }
@@ -142,7 +146,7 @@ int main(int argc, char **argv)
     const char *password = "";
     const char *offline = "";
     long port = -1;
-    unsigned long long protocol = 6, max_conn = 32, quit_after_ms = 0;
+    unsigned long long protocol = 6, max_conn = 32, quit_after_ms = 0, amplification = 0;
     bool echo = false, ipv6_only = false, reuse = false, cookies = true;
     struct ex_sim sim = {0};
     struct ban bans[MAX_BANS];
@@ -177,6 +181,8 @@ int main(int argc, char **argv)
             offline = ex_value(prog, argc, argv, &i);
         } else if (!strcmp(a, "--echo")) {
             echo = true;
+        } else if (!strcmp(a, "--ping-amplification")) {
+            amplification = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, 16);
         } else if (!strcmp(a, "--quit-after-ms")) {
             quit_after_ms = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 1, UINT32_MAX);
         } else if (ex_parse_sim(prog, argc, argv, &i, &sim)) {
@@ -205,6 +211,13 @@ int main(int argc, char **argv)
              rak_config_set_password(config, (const uint8_t *)password, strlen(password)));
     ex_check(prog, "--offline-data",
              rak_config_set_offline_data(config, (const uint8_t *)offline, strlen(offline)));
+    if (amplification == 0) {
+        /* Foreign clients ping with 33 bytes: answer them with the data, and Bedrock
+         * ones with the 2-byte length field their pongs always carry. */
+        amplification = (offline[0] || protocol >= 10) ? 16 : 1;
+    }
+    ex_check(prog, "--ping-amplification",
+             rak_config_set_ping_amplification(config, (uint32_t)amplification));
     ex_apply_sim(prog, config, &sim);
     rak_peer *peer = NULL;
     rak_result r = rak_peer_create(config, &peer);
