@@ -2,61 +2,21 @@
 //! driven from the test thread. Every wait is `wait_event` with a deadline; nothing sleeps.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use raknet::proto::{ConnId, ConnectFailure, DisconnectReason, Event, Reliability, SendOptions};
-use raknet::runtime::{ConnState, Peer, PeerConfig, PeerError, PeerEvent};
+use raknet::runtime::{ConnState, Peer, PeerError, PeerEvent};
 
-/// Longest any single expected event may take.
-const PATIENCE: Duration = Duration::from_secs(5);
-/// First byte of application messages (RakNet's ID_USER_PACKET_ENUM).
-const USER: u8 = 0x86;
+mod common;
 
-fn config() -> PeerConfig {
-    let mut c = PeerConfig {
-        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        thread_name: "raknet-test".into(),
-        ..PeerConfig::default()
-    };
-    c.proto.timeout = Duration::from_secs(5);
-    c
-}
+use common::{closed_port, config, server_config, wait_for, PATIENCE, USER};
 
 fn start_server() -> Peer {
-    let mut c = config();
-    c.proto.max_incoming = 8;
-    Peer::start(c).expect("server starts")
+    Peer::start(server_config(8)).expect("server starts")
 }
 
 fn start_client() -> Peer {
     Peer::start(config()).expect("client starts")
-}
-
-/// Waits until `peer` produces an event `f` accepts, skipping (and remembering) others.
-fn wait_for<T>(peer: &Peer, what: &str, mut f: impl FnMut(&Event) -> Option<T>) -> T {
-    let mut skipped = Vec::new();
-    let mut left = PATIENCE;
-    let step = Duration::from_millis(50);
-    loop {
-        match peer.wait_event(step) {
-            Some(PeerEvent::Net(ev)) => {
-                if let Some(v) = f(&ev) {
-                    return v;
-                }
-                if skipped.len() < 20 {
-                    skipped.push(ev);
-                }
-            }
-            Some(PeerEvent::Fatal) => panic!("peer failed while waiting for {what}"),
-            None => {
-                left = left.saturating_sub(step);
-                if left.is_zero() {
-                    panic!("timed out waiting for {what}; skipped {skipped:?}");
-                }
-            }
-        }
-    }
 }
 
 /// Connects a fresh client to `server`; returns (client, id on the client, id on the server).
@@ -95,14 +55,6 @@ fn connect(server: &Peer) -> (Peer, ConnId, ConnId) {
         _ => None,
     });
     (client, c_conn, s_conn)
-}
-
-/// An address nothing listens on: a peer's port after it shut down.
-fn closed_port() -> SocketAddr {
-    let mut p = start_client();
-    let addr = p.local_addr();
-    p.shutdown(Duration::ZERO);
-    addr
 }
 
 fn msg(tag: u8, channel: u8, seq: u32, len: usize) -> Vec<u8> {
