@@ -54,6 +54,10 @@ pub struct ReliabilityConfig {
     /// Every this many fragments of a large incoming message, report progress
     /// (0 = off; RakNet's `SetSplitMessageProgressInterval`).
     pub split_progress_interval: u32,
+    /// Where the buffers of delivered messages come from (default: a fresh allocation
+    /// each). A driver that recycles the buffers the application gives back plugs its
+    /// pool in here.
+    pub buffers: super::buffers::BufferSource,
 }
 
 impl Default for ReliabilityConfig {
@@ -71,6 +75,7 @@ impl Default for ReliabilityConfig {
             max_rto: Duration::from_millis(2000),
             split_progress_interval: 0,
             outgoing_bandwidth_limit: 0,
+            buffers: super::buffers::BufferSource::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod buffers;
 pub mod config;
 mod congestion;
 mod connection;
@@ -23,6 +24,7 @@ pub mod wire;
 mod tests;
 
 pub use access::BanError;
+pub use buffers::{BufferSource, MessageBuffers};
 pub use config::{Config, ConnectOptions, ReliabilityConfig};
 pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};

@@ -7,7 +7,7 @@
 //! `wake.rs` (sleeping and waking the loop), `queues.rs` (commands, events, overflow),
 //! `registry.rs` (connection states readable from any thread), `budget.rs` (send-buffer
 //! accounting per connection), `netsim.rs` (the built-in network simulator),
-//! `shared.rs` (what the threads share), `clock.rs` (the one real clock), `log.rs` (the
+//! `shared.rs` (what the threads share), `pool.rs` (recycled message buffers), `clock.rs` (the one real clock), `log.rs` (the
 //! logging facade and the quiet panic hook).
 
 mod budget;
@@ -15,6 +15,7 @@ mod clock;
 pub(crate) mod log;
 mod netsim;
 mod peer;
+mod pool;
 mod queues;
 mod registry;
 mod shared;
@@ -27,3 +28,4 @@ pub use netsim::{SimConfig, SimStats, MAX_SIM_DELAY};
 pub use peer::{
     ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent, RuntimeStats, MAX_ADVERTISE_DATA,
 };
+pub use pool::recycle;

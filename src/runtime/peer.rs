@@ -19,6 +19,7 @@ use super::budget::Refused;
 use super::clock;
 use super::log::{install_quiet_hook, quietly, Logger};
 use super::netsim::{SimConfig, SimStats};
+use super::pool::{self, PooledBuf};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
 use super::socket::{BindOptions, Socket};
@@ -207,6 +208,10 @@ impl Peer {
         let socket = Socket::bind(config.bind, bind_options).map_err(PeerError::Io)?;
         let local_addr = socket.local_addr();
         let mut proto = config.proto.clone();
+        if proto.reliability.buffers == proto::BufferSource::default() {
+            // Received messages come in recycled buffers (`pool.rs`).
+            proto.reliability.buffers = pool::source();
+        }
         if proto.guid == 0 {
             proto.guid = random_guid(local_addr);
             if proto.seed == proto::Config::default().seed {
@@ -373,7 +378,7 @@ impl Peer {
         let receipt = self.shared.next_receipt();
         let cmd = Command::Send {
             conn,
-            data: data.to_vec(),
+            data: PooledBuf::copy_of(data),
             opts,
             receipt,
         };

@@ -13,10 +13,16 @@
 //! datagrams and timers can still add to it); a tighter bound would need the core to hold
 //! events back, which it does not offer yet. Wakeups of the network thread are `wake.rs`'s
 //! business; this file only says when one is due.
+//!
+//! A waiter first spins for up to `WAIT_SPIN` (checking the queue, yielding the CPU in
+//! between) if events were published in the last `WAIT_SPIN_WHEN_WITHIN`: while traffic
+//! is frequent the next event usually comes within microseconds, and catching it
+//! without parking saves both the network thread's futex call and our wakeup. A waiter
+//! on a quiet peer parks at once and uses no CPU.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
@@ -26,6 +32,7 @@ use parking_lot::{Condvar, Mutex};
 use super::clock;
 use super::netsim::SimConfig;
 use super::peer::PeerEvent;
+use super::pool::PooledBuf;
 use crate::proto::{ConnId, ConnStats, ConnectOptions, EndpointStats, Receipt, SendOptions};
 
 /// An application request, carried to the network thread.
@@ -46,8 +53,8 @@ pub(crate) enum Command {
     Send {
         /// On which connection.
         conn: ConnId,
-        /// The message.
-        data: Vec<u8>,
+        /// The message (its buffer goes back to the pool when the command is done).
+        data: PooledBuf,
         /// How.
         opts: SendOptions,
         /// Serial allocated by the application thread.
@@ -140,10 +147,17 @@ pub(crate) fn command_queue(capacity: usize) -> CommandQueue {
     ArrayQueue::new(capacity.max(1))
 }
 
+/// Longest spin of a waiter before it parks.
+const WAIT_SPIN: Duration = Duration::from_micros(50);
+/// Spin only if events were published at most this long ago.
+const WAIT_SPIN_WHEN_WITHIN: Duration = Duration::from_millis(1);
+
 /// Network → application events, with blocking waits for application threads.
 #[derive(Debug)]
 pub(crate) struct EventQueue {
     queue: ArrayQueue<PeerEvent>,
+    /// When events were last published (µs of `clock::now`, 0 = never).
+    last_publish: AtomicU64,
     /// Application threads inside `wait` (the network thread notifies only if > 0).
     waiters: AtomicUsize,
     lock: Mutex<()>,
@@ -157,6 +171,7 @@ impl EventQueue {
     pub(crate) fn new(capacity: usize) -> EventQueue {
         EventQueue {
             queue: ArrayQueue::new(capacity.max(1)),
+            last_publish: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             lock: Mutex::new(()),
             cond: Condvar::new(),
@@ -183,6 +198,8 @@ impl EventQueue {
     /// Wakes application threads blocked in `wait` after events were pushed or the
     /// state `wait`'s `take` checks changed. Costs one fence and a load when nobody waits.
     pub(crate) fn notify_waiters(&self) {
+        self.last_publish
+            .store(clock::now().as_micros(), Ordering::Relaxed);
         // Pairs with the fence in `wait`: either the waiter sees the new state in its
         // `take` (made under the lock), or we see its registration here and notify after
         // taking the lock, which it holds until it is parked.
@@ -224,7 +241,21 @@ impl EventQueue {
         if let Some(v) = take() {
             return Some(v);
         }
-        let deadline = clock::now() + timeout;
+        let start = clock::now();
+        let deadline = start + timeout;
+        let last = self.last_publish.load(Ordering::Relaxed);
+        if start.as_micros().saturating_sub(last) <= WAIT_SPIN_WHEN_WITHIN.as_micros() as u64 {
+            let end = deadline.min(start + WAIT_SPIN);
+            loop {
+                std::thread::yield_now();
+                if let Some(v) = take() {
+                    return Some(v);
+                }
+                if clock::now() >= end {
+                    break;
+                }
+            }
+        }
         self.waiters.fetch_add(1, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         let mut guard = self.lock.lock();

@@ -23,6 +23,7 @@ use std::time::Duration;
 use super::ordering::{Incoming, Ordering};
 use super::split::{Inserted, MessageInfo, SplitAssembler, Verdict};
 use super::window::Received;
+use crate::proto::buffers::BufferSource;
 use crate::proto::config::ReliabilityConfig;
 use crate::proto::error::DecodeError;
 use crate::proto::options::Reliability;
@@ -213,6 +214,8 @@ pub(crate) struct Receiver {
     ordering: Ordering,
     deliveries: VecDeque<Delivery>,
     stats: RecvStats,
+    /// Where delivered messages' buffers come from (recycled by the driver, if it can).
+    buffers: BufferSource,
 }
 
 impl Receiver {
@@ -231,6 +234,7 @@ impl Receiver {
             ordering: Ordering::new(cfg),
             deliveries: VecDeque::new(),
             stats: RecvStats::default(),
+            buffers: cfg.buffers.clone(),
         }
     }
 
@@ -394,7 +398,7 @@ impl Receiver {
         self.consume(reliable, number);
 
         let data = match &h.split {
-            None => frame.payload.to_vec(),
+            None => self.buffers.copy_of(frame.payload),
             Some(sh) => match self.splits.insert(now, sh, info, frame.payload) {
                 Inserted::Complete(data) => {
                     // 4.081 flushes ACKs as soon as a split message completes.
