@@ -2,9 +2,9 @@
 //! "skip this one" and "try again later" so the network loop never dies of a transient
 //! condition (an ICMP port unreachable surfacing as `ECONNREFUSED`, `EINTR`, `ENOBUFS`).
 //!
-//! It makes no protocol decisions and never blocks. One datagram per call for now; the
-//! loop in `thread.rs` only asks for "the next datagram" and "send this one", so
-//! `recvmmsg`/`sendmmsg` batches can replace the bodies here without touching it.
+//! It makes no protocol decisions and never blocks. The loop in `thread.rs` moves
+//! datagrams in batches (`batch.rs`: `recvmmsg`/`sendmmsg` on Linux, one call per
+//! datagram elsewhere); `Socket::send` sends one, for the network simulator's queue.
 //! Addresses are normalized at this boundary: an IPv6 socket talks to IPv4 peers through
 //! v4-mapped addresses, but the core only ever sees plain IPv4 `SocketAddr`s.
 //!
@@ -15,8 +15,13 @@
 //! in RakNet, so an unconnected ping may go to 255.255.255.255.
 #![allow(clippy::disallowed_types)]
 
+mod batch;
+
 use std::io;
 use std::net::{SocketAddr, SocketAddrV6, UdpSocket};
+use std::sync::atomic::AtomicBool;
+
+pub(crate) use batch::{RecvBatch, SendBatch, RECV_SLOT};
 
 /// Socket buffer size asked of the OS (best effort: Linux caps it at `rmem_max`).
 const OS_BUFFER_BYTES: usize = 4 << 20;
@@ -24,7 +29,7 @@ const OS_BUFFER_BYTES: usize = 4 << 20;
 /// What one receive attempt produced.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Recv {
-    /// `len` bytes from `from` are at the start of the buffer.
+    /// At least one datagram is in the batch; the first is `len` bytes from `from`.
     Datagram {
         /// Payload length.
         len: usize,
@@ -63,6 +68,9 @@ pub(crate) struct BindOptions {
 pub(crate) struct Socket {
     sock: UdpSocket,
     local: SocketAddr,
+    /// Send runs of equal-size datagrams as one UDP GSO message (`batch.rs`); off where
+    /// the kernel lacks it, and for good once it refuses a message.
+    gso: AtomicBool,
 }
 
 impl Socket {
@@ -75,7 +83,11 @@ impl Socket {
         // pings to an IPv4 broadcast address.
         let _ = sock.set_broadcast(true);
         let local = sock.local_addr()?;
-        let s = Socket { sock, local };
+        let s = Socket {
+            gso: AtomicBool::new(gso_supported(&sock)),
+            sock,
+            local,
+        };
         s.enlarge_buffers();
         Ok(s)
     }
@@ -90,26 +102,6 @@ impl Socket {
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
         self.sock.as_raw_fd()
-    }
-
-    /// Receives one datagram into `buf`.
-    pub(crate) fn recv(&self, buf: &mut [u8]) -> Recv {
-        loop {
-            match self.sock.recv_from(buf) {
-                Ok((len, from)) => {
-                    return Recv::Datagram {
-                        len,
-                        from: normalize(from),
-                    }
-                }
-                Err(e) => match classify(&e) {
-                    ErrorClass::Interrupted => continue,
-                    ErrorClass::WouldBlock => return Recv::Empty,
-                    ErrorClass::Transient => return Recv::Skipped,
-                    ErrorClass::Hard => return Recv::Empty,
-                },
-            }
-        }
     }
 
     /// Sends `buf` to `to`.
@@ -159,6 +151,38 @@ impl Socket {
     fn enlarge_buffers(&self) {}
 }
 
+/// `SOL_UDP` and `UDP_SEGMENT` from `<linux/udp.h>`, the same on every Linux
+/// architecture (libc lacks them for Android).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SOL_UDP: libc::c_int = 17;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const UDP_SEGMENT: libc::c_int = 103;
+
+/// Whether the kernel takes `UDP_SEGMENT` (Linux 4.18+). Older kernels would ignore
+/// the control message and send a whole run as one datagram, so it is asked first.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn gso_supported(sock: &UdpSocket) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is open; `value` and `len` are live and sized as stated.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            SOL_UDP,
+            UDP_SEGMENT,
+            std::ptr::from_mut(&mut value).cast(),
+            &mut len,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn gso_supported(_: &UdpSocket) -> bool {
+    false
+}
+
 /// `socket` + options + `bind`.
 #[cfg(unix)]
 fn bind_with(addr: SocketAddr, opts: BindOptions) -> io::Result<UdpSocket> {
@@ -194,10 +218,28 @@ fn bind_with(addr: SocketAddr, opts: BindOptions) -> io::Result<UdpSocket> {
     }
     // SAFETY: all-zero bytes are a valid `sockaddr_storage` (a plain C struct).
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = to_sockaddr(addr, &mut storage);
+    // SAFETY: `raw` is open; `storage` holds an initialized address of `len` bytes.
+    let rc = unsafe {
+        libc::bind(
+            raw,
+            std::ptr::from_ref(&storage).cast::<libc::sockaddr>(),
+            len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(UdpSocket::from(fd))
+}
+
+/// Writes `addr` into `storage` as a C socket address; returns its length.
+#[cfg(unix)]
+fn to_sockaddr(addr: SocketAddr, storage: &mut libc::sockaddr_storage) -> libc::socklen_t {
     let len = match addr {
         SocketAddr::V4(a) => {
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in.
-            let sin = unsafe { &mut *std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in>() };
+            let sin = unsafe { &mut *std::ptr::from_mut(storage).cast::<libc::sockaddr_in>() };
             sin.sin_family = libc::AF_INET as libc::sa_family_t;
             sin.sin_port = a.port().to_be();
             sin.sin_addr = libc::in_addr {
@@ -207,8 +249,7 @@ fn bind_with(addr: SocketAddr, opts: BindOptions) -> io::Result<UdpSocket> {
         }
         SocketAddr::V6(a) => {
             // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_in6.
-            let sin6 =
-                unsafe { &mut *std::ptr::from_mut(&mut storage).cast::<libc::sockaddr_in6>() };
+            let sin6 = unsafe { &mut *std::ptr::from_mut(storage).cast::<libc::sockaddr_in6>() };
             sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
             sin6.sin6_port = a.port().to_be();
             sin6.sin6_flowinfo = a.flowinfo();
@@ -219,18 +260,32 @@ fn bind_with(addr: SocketAddr, opts: BindOptions) -> io::Result<UdpSocket> {
             std::mem::size_of::<libc::sockaddr_in6>()
         }
     };
-    // SAFETY: `raw` is open; `storage` holds an initialized address of `len` bytes.
-    let rc = unsafe {
-        libc::bind(
-            raw,
-            std::ptr::from_ref(&storage).cast::<libc::sockaddr>(),
-            len as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
+    len as libc::socklen_t
+}
+
+/// Reads a C socket address the OS filled; `None` for a family other than IPv4/IPv6.
+#[cfg(unix)]
+fn from_sockaddr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which it is
+            // larger than and aligned for.
+            let sin = unsafe { &*std::ptr::from_ref(storage).cast::<libc::sockaddr_in>() };
+            let ip = std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Some(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6, as above.
+            let sin6 = unsafe { &*std::ptr::from_ref(storage).cast::<libc::sockaddr_in6>() };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                sin6.sin6_addr.s6_addr.into(),
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        _ => None,
     }
-    Ok(UdpSocket::from(fd))
 }
 
 #[cfg(not(unix))]
@@ -319,13 +374,13 @@ mod tests {
     fn round_trip_and_would_block() {
         let a = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
         let b = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
-        let mut buf = [0u8; 64];
-        assert_eq!(b.recv(&mut buf), Recv::Empty);
+        let mut batch = RecvBatch::new(64);
+        assert_eq!(b.recv_batch(&mut batch), Recv::Empty);
         assert_eq!(a.send(b"hello", b.local_addr()), Sent::Ok);
         // Loopback delivery is synchronous on Linux, but allow for a short delay elsewhere.
         let mut got = Recv::Empty;
         for _ in 0..100_000 {
-            got = b.recv(&mut buf);
+            got = b.recv_batch(&mut batch);
             if got != Recv::Empty {
                 break;
             }
@@ -337,7 +392,8 @@ mod tests {
                 from: a.local_addr()
             }
         );
-        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(batch.get(0), Some((a.local_addr(), &b"hello"[..])));
+        assert_eq!(batch.len(), 1);
     }
 
     #[test]
@@ -346,11 +402,26 @@ mod tests {
         let closed = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
         let dead = closed.local_addr();
         drop(closed);
+        let mut batch = RecvBatch::new(8);
+        let mut out = SendBatch::default();
         for _ in 0..4 {
             assert_ne!(a.send(b"x", dead), Sent::WouldBlock);
-            let mut buf = [0u8; 8];
-            assert_ne!(a.recv(&mut buf), Recv::Datagram { len: 1, from: dead });
+            assert_ne!(
+                a.recv_batch(&mut batch),
+                Recv::Datagram { len: 1, from: dead }
+            );
+            for _ in 0..3 {
+                let buf = out.slot().unwrap();
+                buf.clear();
+                buf.push(b'y');
+                out.push(dead);
+            }
+            assert_eq!(a.send_batch(&mut out), Sent::Ok);
+            assert_eq!(out.pending(), 0);
         }
+        // The socket still works.
+        let b = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
+        assert_eq!(a.send(b"z", b.local_addr()), Sent::Ok);
     }
 
     #[test]

@@ -34,7 +34,7 @@ use super::netsim::{Link, SimConfig};
 use super::peer::PeerEvent;
 use super::queues::{Answer, Command, EventOutbox, Query};
 use super::shared::{Shared, Stop};
-use super::socket::{Recv, Sent, Socket};
+use super::socket::{Recv, RecvBatch, SendBatch, Sent, Socket, RECV_SLOT};
 use super::wake::Interest;
 use crate::proto::{ConnectError, ConnectFailure, Endpoint, Event, SendError, Time};
 
@@ -42,8 +42,6 @@ use crate::proto::{ConnectError, ConnectFailure, Endpoint, Event, SendError, Tim
 const COMMANDS_PER_PASS: usize = 4096;
 /// Datagrams read per pass, so a flood of traffic cannot starve timers and sends.
 const DATAGRAMS_PER_PASS: usize = 1024;
-/// Receive buffer: the largest UDP payload, so nothing is ever truncated.
-const RECV_BUFFER: usize = 65_536;
 
 /// Whether the loop goes on.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -58,9 +56,14 @@ pub(crate) struct NetThread {
     endpoint: Endpoint,
     socket: Socket,
     outbox: EventOutbox,
-    recv_buf: Vec<u8>,
+    /// Datagrams of the last receive call.
+    recv: RecvBatch,
+    /// Datagrams on their way to the socket, sent a batch per call.
+    out: SendBatch,
+    /// One outgoing datagram on its way into the network simulator.
     send_buf: Vec<u8>,
-    /// The datagram in `send_buf` could not be sent (socket buffer full); retry first.
+    /// Where the first datagram of `out` goes while the socket refuses it (buffer
+    /// full): the batch waits, in order, for the socket to become writable.
     blocked_send: Option<SocketAddr>,
     /// Keeps the send budgets of `Shared` in step with the endpoint.
     sends: SendTracker,
@@ -90,7 +93,8 @@ impl NetThread {
             endpoint,
             socket,
             outbox: EventOutbox::default(),
-            recv_buf: vec![0; RECV_BUFFER],
+            recv: RecvBatch::new(RECV_SLOT),
+            out: SendBatch::default(),
             send_buf: Vec::with_capacity(2048),
             blocked_send: None,
             sends: SendTracker::default(),
@@ -341,17 +345,31 @@ impl NetThread {
     }
 
     fn receive(&mut self) {
-        for _ in 0..DATAGRAMS_PER_PASS {
-            match self.socket.recv(&mut self.recv_buf) {
-                Recv::Datagram { len, from } => {
-                    let bytes = self.recv_buf.get(..len).unwrap_or_default();
-                    match &mut self.sim_in {
-                        None => self.endpoint.handle_datagram(clock::now(), from, bytes),
-                        Some(link) => link.submit(clock::now(), from, bytes, &self.shared.sim_in),
-                    }
+        let mut read = 0;
+        while read < DATAGRAMS_PER_PASS {
+            match self.socket.recv_batch(&mut self.recv) {
+                Recv::Datagram { .. } => {}
+                Recv::Skipped => {
+                    read += 1;
+                    continue;
                 }
-                Recv::Skipped => {}
                 Recv::Empty => break,
+            }
+            let now = clock::now();
+            let n = self.recv.len();
+            for i in 0..n {
+                let Some((from, bytes)) = self.recv.get(i) else {
+                    break;
+                };
+                match &mut self.sim_in {
+                    None => self.endpoint.handle_datagram(now, from, bytes),
+                    Some(link) => link.submit(now, from, bytes, &self.shared.sim_in),
+                }
+            }
+            read += n;
+            if n < self.recv.capacity() {
+                // The socket had no more: spare the call that would say so.
+                break;
             }
         }
         if self.sim_in.is_some() {
@@ -411,8 +429,8 @@ impl NetThread {
             // Shutdown(0) asked mid-pass: not one more datagram.
             return;
         }
-        if let Some(to) = self.blocked_send {
-            if self.socket.send(&self.send_buf, to) == Sent::WouldBlock {
+        if self.out.pending() > 0 {
+            if self.socket.send_batch(&mut self.out) == Sent::WouldBlock {
                 return;
             }
             self.blocked_send = None;
@@ -424,9 +442,22 @@ impl NetThread {
             self.transmit_simulated(now);
             return;
         }
-        while let Some(t) = self.endpoint.poll_transmit(now, &mut self.send_buf) {
-            if self.socket.send(&self.send_buf, t.destination) == Sent::WouldBlock {
-                self.blocked_send = Some(t.destination);
+        loop {
+            while let Some(buf) = self.out.slot() {
+                let Some(t) = self.endpoint.poll_transmit(now, buf) else {
+                    break;
+                };
+                self.out.push(t.destination);
+            }
+            if self.out.pending() == 0 {
+                return;
+            }
+            let full = self.out.is_full();
+            if self.socket.send_batch(&mut self.out) == Sent::WouldBlock {
+                self.blocked_send = self.out.next_destination();
+                return;
+            }
+            if !full {
                 return;
             }
         }
