@@ -193,6 +193,7 @@ fn an_ipv6_only_server_ignores_ipv4() {
         attempts: Some(2),
         interval: Some(Duration::from_millis(20)),
         timeout: None,
+        secure: None,
     };
     let conn = v4_client
         .connect_with(SocketAddr::from(([127, 0, 0, 1], port)), b"", opts)

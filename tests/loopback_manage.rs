@@ -81,6 +81,7 @@ fn connect_options_set_attempts_interval_and_timeout() {
         attempts: Some(2),
         interval: Some(Duration::from_millis(20)),
         timeout: None,
+        secure: None,
     };
     let conn = client.connect_with(closed_port(), b"", opts).unwrap();
     let mut quiet = Duration::ZERO;

@@ -78,7 +78,7 @@ impl Callbacks {
                 }
                 None
             }
-            K::Pong | K::Fatal | K::Advertise => None,
+            K::Pong | K::Fatal | K::Advertise | K::SecurityAlert => None,
         };
         if let Some(f) = specific.or(t.on_other) {
             // SAFETY: as above.

@@ -39,6 +39,11 @@ pub enum rak_event_kind {
     /// not: the sender's `guid`, and its data in `message` (without the 0x1D id byte;
     /// release it!).
     Advertise = 9,
+    /// Secure mode: datagrams from `address` claiming to belong to `conn` were dropped
+    /// because they did not authenticate (tampered, forged) or were replays; the
+    /// connection is unharmed. At most once a second per connection; the totals are in
+    /// `rak_conn_stats` (`datagrams_forged`, `datagrams_replayed`).
+    SecurityAlert = 10,
 }
 
 /// Why a connection attempt failed or a connection ended.
@@ -63,10 +68,23 @@ pub enum rak_reason {
     AlreadyConnected = 6,
     /// The server limits connection attempts per IP; retry later.
     IpRecentlyConnected = 7,
-    /// The server requires a security mode this library does not run.
+    /// The server requires a security mode we do not run: a RakNet 4 (libcat) secure
+    /// server, or a libraknet server that requires secure connections from a plain
+    /// client.
     SecurityMismatch = 8,
     /// The application cancelled the attempt with `rak_peer_close()`.
     Cancelled = 9,
+    /// We asked for a secure connection and the server does not offer secure mode
+    /// (RakNet's ID_OUR_SYSTEM_REQUIRES_SECURITY). Never falls back to plain.
+    ServerNotSecure = 10,
+    /// The server did not prove the pinned public key (ID_PUBLIC_KEY_MISMATCH).
+    PublicKeyMismatch = 11,
+    /// The server requires a client key pair and this peer has none
+    /// (ID_REMOTE_SYSTEM_REQUIRES_PUBLIC_KEY).
+    ClientKeyRequired = 12,
+    /// The secure handshake failed (refused by the server, or its answer did not
+    /// authenticate).
+    SecureHandshakeFailed = 13,
     /// The remote system closed the connection.
     ClosedByRemote = 100,
     /// We closed it with `rak_peer_close()`.
@@ -90,6 +108,10 @@ impl rak_reason {
             rak_reason::IpRecentlyConnected => c"ip recently connected",
             rak_reason::SecurityMismatch => c"security mismatch",
             rak_reason::Cancelled => c"cancelled",
+            rak_reason::ServerNotSecure => c"server not secure",
+            rak_reason::PublicKeyMismatch => c"public key mismatch",
+            rak_reason::ClientKeyRequired => c"client key required",
+            rak_reason::SecureHandshakeFailed => c"secure handshake failed",
             rak_reason::ClosedByRemote => c"closed by remote",
             rak_reason::ClosedLocally => c"closed locally",
             rak_reason::TimedOut => c"timed out",
@@ -98,7 +120,7 @@ impl rak_reason {
     }
 
     fn from_u32(v: u32) -> Option<rak_reason> {
-        const ALL: [rak_reason; 14] = [
+        const ALL: [rak_reason; 18] = [
             rak_reason::None,
             rak_reason::NoResponse,
             rak_reason::InvalidPassword,
@@ -109,6 +131,10 @@ impl rak_reason {
             rak_reason::IpRecentlyConnected,
             rak_reason::SecurityMismatch,
             rak_reason::Cancelled,
+            rak_reason::ServerNotSecure,
+            rak_reason::PublicKeyMismatch,
+            rak_reason::ClientKeyRequired,
+            rak_reason::SecureHandshakeFailed,
             rak_reason::ClosedByRemote,
             rak_reason::ClosedLocally,
             rak_reason::TimedOut,
@@ -130,6 +156,10 @@ impl From<ConnectFailure> for rak_reason {
             ConnectFailure::IpRecentlyConnected => rak_reason::IpRecentlyConnected,
             ConnectFailure::SecurityMismatch => rak_reason::SecurityMismatch,
             ConnectFailure::Cancelled => rak_reason::Cancelled,
+            ConnectFailure::ServerNotSecure => rak_reason::ServerNotSecure,
+            ConnectFailure::PublicKeyMismatch => rak_reason::PublicKeyMismatch,
+            ConnectFailure::ClientKeyRequired => rak_reason::ClientKeyRequired,
+            ConnectFailure::SecureHandshakeFailed => rak_reason::SecureHandshakeFailed,
         }
     }
 }
@@ -307,6 +337,11 @@ impl From<PeerEvent> for rak_event {
                 guid,
                 message: new_message(data),
                 ..rak_event::empty(K::Advertise)
+            },
+            Event::SecurityAlert { conn, addr, .. } => rak_event {
+                conn: conn.into(),
+                address: addr.into(),
+                ..rak_event::empty(K::SecurityAlert)
             },
         }
     }

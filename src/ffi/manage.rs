@@ -12,7 +12,7 @@ use super::config::RAK_MAX_PASSWORD_BYTES;
 use super::handle::rak_conn;
 use super::peer::{rak_peer, with_peer};
 use super::result::rak_result;
-use crate::proto::ConnectOptions;
+use crate::proto::{ConnectOptions, SecureConnect};
 use crate::runtime::MAX_ADVERTISE_DATA;
 
 /// Longest data `rak_peer_advertise()` sends, in bytes.
@@ -83,6 +83,18 @@ pub extern "C" fn rak_peer_connect_ex(
     options: *const rak_connect_options,
     out_conn: *mut rak_conn,
 ) -> rak_result {
+    connect(peer, host, port, options, None, out_conn)
+}
+
+/// `rak_peer_connect_ex()`, and `rak_peer_connect_secure()` with `secure` set.
+pub(crate) fn connect(
+    peer: *const rak_peer,
+    host: *const c_char,
+    port: u16,
+    options: *const rak_connect_options,
+    secure: Option<SecureConnect>,
+    out_conn: *mut rak_conn,
+) -> rak_result {
     boundary(|| {
         let out = Out::new(out_conn)?;
         with_peer(peer, |p| {
@@ -100,6 +112,7 @@ pub extern "C" fn rak_peer_connect_ex(
                 attempts: (o.attempts != 0).then_some(o.attempts),
                 interval: millis(o.interval_ms),
                 timeout: millis(o.timeout_ms),
+                secure,
             };
             let addr = resolve(host, port, |a| p.can_reach(a))?;
             out.write(p.connect_with(addr, password, opts)?.into());

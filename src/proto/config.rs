@@ -143,6 +143,34 @@ pub struct Config {
     /// sources are tracked at once; beyond that, new sources go untracked until entries
     /// expire.
     pub abuse_ignore: Duration,
+    /// Secure mode (encrypted, authenticated connections between libraknet peers).
+    pub secure: SecureConfig,
+}
+
+/// Secure mode of an endpoint (see `proto::secure`). Plain RakNet peers are unaffected
+/// unless `require_secure` is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecureConfig {
+    /// This peer's long-term key pair. With one, the peer accepts secure connections (its
+    /// public key is what clients pin) and proves it as its identity when it connects
+    /// securely itself. Without one, incoming connections are plain and outgoing secure
+    /// connections are anonymous.
+    pub key_pair: Option<crate::proto::secure::KeyPair>,
+    /// Refuse plain incoming connections (they get REPLY_2 with the security bit set, which
+    /// RakNet 4 clients report as a security mismatch). Needs `key_pair`.
+    pub require_secure: bool,
+    /// Refuse secure clients that do not present a key pair of their own
+    /// (ID_REMOTE_SYSTEM_REQUIRES_PUBLIC_KEY on their side). Needs `key_pair`.
+    pub require_client_key: bool,
+}
+
+/// How an outgoing connection is secured (`ConnectOptions::secure`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecureConnect {
+    /// The server's public key: the connection fails with
+    /// `ConnectFailure::PublicKeyMismatch` unless the server proves this key. `None`
+    /// accepts any server key (encrypted, but not authenticated: trust on first use).
+    pub server_key: Option<[u8; 32]>,
 }
 
 /// Per-call overrides for `Endpoint::connect_with`; `None` takes the endpoint's
@@ -157,6 +185,9 @@ pub struct ConnectOptions {
     /// Timeout of the resulting connection (handshake and dead-connection rule);
     /// `Config::timeout`. Change it later with `Endpoint::set_conn_timeout`.
     pub timeout: Option<Duration>,
+    /// Connect securely (never falls back to plain: a server without secure mode fails
+    /// the attempt with `ConnectFailure::ServerNotSecure`). `None`: plain RakNet.
+    pub secure: Option<SecureConnect>,
 }
 
 impl Default for Config {
@@ -183,6 +214,7 @@ impl Default for Config {
             abuse_threshold: 64,
             abuse_window: Duration::from_secs(10),
             abuse_ignore: Duration::from_secs(30),
+            secure: SecureConfig::default(),
         }
     }
 }

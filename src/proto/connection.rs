@@ -105,6 +105,8 @@ pub(crate) struct Connection {
     pings_sent: u64,
     pongs_received: u64,
     meter: Meter,
+    /// Secure mode: every datagram is sealed and opened with these keys.
+    pub(crate) secure: Option<Box<crate::proto::secure::Link>>,
 }
 
 /// What became of one reliability-layer datagram, for the endpoint's drop counters.
@@ -206,6 +208,7 @@ impl Connection {
             pings_sent: 0,
             pongs_received: 0,
             meter: Meter::new(now),
+            secure: None,
         }
     }
 
@@ -290,6 +293,16 @@ impl Connection {
     }
 
     /// Ends the connection now, telling the application what it needs to know.
+    /// Ends the connection at once without notifying the remote system (secure mode's
+    /// nonce counter ran out).
+    pub(crate) fn abort(&mut self, ctx: &mut Ctx<'_>) {
+        self.finish(
+            ctx,
+            DisconnectReason::ProtocolError,
+            ConnectFailure::SecureHandshakeFailed,
+        );
+    }
+
     fn finish(&mut self, ctx: &mut Ctx<'_>, reason: DisconnectReason, failure: ConnectFailure) {
         if self.phase == Phase::Closed {
             return;
@@ -796,6 +809,13 @@ impl Connection {
             bytes_resent_last_second: resent_1s,
             packet_loss_last_second: ratio(resent_1s, sent_1s),
             packet_loss_total: ratio(s.bytes_resent, s.bytes_sent),
+            secure: self.secure.is_some(),
+            remote_key: self
+                .secure
+                .as_ref()
+                .and_then(|l| l.session.remote_key().copied()),
+            datagrams_forged: self.secure.as_ref().map_or(0, |l| l.forged),
+            datagrams_replayed: self.secure.as_ref().map_or(0, |l| l.replayed),
         }
     }
 }

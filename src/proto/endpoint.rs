@@ -24,6 +24,7 @@ use super::wire::offline::{self, Offline};
 
 mod gate;
 mod manage;
+mod secure;
 
 /// A datagram to send: the bytes are in the buffer passed to `poll_transmit`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,6 +64,8 @@ struct Attempt {
     interval: Duration,
     /// Timeout the connection will have (`None`: the config's).
     timeout: Option<Duration>,
+    /// Secure attempt: the pinned key and, once REPLY_1 came, the handshake.
+    secure: Option<secure::SecureAttempt>,
 }
 
 /// A RakNet peer's protocol state: client, server or both.
@@ -100,6 +103,19 @@ pub struct Endpoint {
     banned_replies: RecentIps,
     /// Per-IP malformed-datagram counts and the sources ignored for them.
     abuse: AbuseTable,
+    /// Secure mode: the opened datagram being handled, and the sealed one being sent.
+    opened: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+/// What `claim_slot` found.
+enum Slot {
+    /// Take a new slot.
+    Free,
+    /// A repeated request of the pending attempt in this slot.
+    Repeat(ConnId),
+    /// Refused (answered already).
+    Refused,
 }
 
 impl Endpoint {
@@ -135,6 +151,8 @@ impl Endpoint {
             recent_slots: RecentIps::default(),
             banned_replies: RecentIps::default(),
             abuse: AbuseTable::default(),
+            opened: Vec::new(),
+            sealed: Vec::new(),
         }
     }
 
@@ -221,6 +239,7 @@ impl Endpoint {
             attempts: opts.attempts.unwrap_or(self.config.connect_attempts),
             interval: opts.interval.unwrap_or(self.config.connect_interval),
             timeout: opts.timeout,
+            secure: opts.secure.map(secure::SecureAttempt::new),
         };
         self.attempts.insert(id, attempt);
         self.by_addr.insert(addr, id);
@@ -264,6 +283,9 @@ impl Endpoint {
                 mtu,
             }
             .encode(&mut buf);
+            if a.secure.is_some() {
+                super::wire::secure::add_hint(&mut buf);
+            }
             let addr = a.addr;
             self.queue_offline(addr, buf);
         }
@@ -397,9 +419,13 @@ impl Endpoint {
         if !self.bans.is_empty() && self.bans.matches(now, from.ip()) {
             return self.answer_banned(now, from, bytes.len());
         }
-        // Offline next, even from a connected address (§1.5 step 2).
+        // Offline next, even from a connected address (§1.5 step 2); libraknet's secure
+        // handshake messages are offline too.
+        if super::wire::secure::is_secure_handshake(bytes) {
+            return self.handle_secure_handshake(now, from, bytes);
+        }
         match offline::decode(bytes) {
-            Some(Ok(msg)) => return self.handle_offline(now, from, bytes.len(), msg),
+            Some(Ok(msg)) => return self.handle_offline(now, from, bytes, msg),
             Some(Err(_)) => {
                 self.stats.malformed_datagrams += 1;
                 self.stats.dropped.bad_offline += 1;
@@ -424,6 +450,21 @@ impl Endpoint {
             self.stats.unknown_source_datagrams += 1;
             self.stats.dropped.unknown_source += 1;
             return;
+        };
+        // Secure mode: open the datagram first; what does not authenticate (or is a
+        // replay) is counted and goes no further.
+        let bytes = match c.secure.as_deref_mut() {
+            None => bytes,
+            Some(link) => match link.session.open(bytes, &mut self.opened) {
+                Ok(()) => {
+                    link.pending = None;
+                    &self.opened[..]
+                }
+                Err(e) => {
+                    secure::count_rejected(now, c, e, &mut self.stats, &mut self.events);
+                    return;
+                }
+            },
         };
         let mut ctx = Ctx {
             config: &self.config,
@@ -532,7 +573,8 @@ impl Endpoint {
         h.finish() as u32
     }
 
-    fn handle_offline(&mut self, now: Time, from: SocketAddr, received: usize, msg: Offline<'_>) {
+    fn handle_offline(&mut self, now: Time, from: SocketAddr, bytes: &[u8], msg: Offline<'_>) {
+        let received = bytes.len();
         match msg {
             Offline::UnconnectedPing {
                 open_connections_only,
@@ -614,6 +656,12 @@ impl Endpoint {
                         mtu: mtu.min(MAX_MTU),
                     }
                     .encode(&mut buf);
+                    // Secure mode is offered only to clients that asked for it.
+                    if let Some(flags) = self.secure_offer() {
+                        if super::wire::secure::has_hint(bytes) {
+                            super::wire::secure::add_offer(&mut buf, flags);
+                        }
+                    }
                 }
                 // Never answer with more bytes than the request had (amplification <= 1);
                 // real probes are hundreds of bytes long.
@@ -639,11 +687,14 @@ impl Endpoint {
                 self.on_request_2(now, from, cookie, guid, mtu)
             }
             Offline::OpenConnectionReply1 {
+                guid,
                 cookie,
                 has_public_key,
                 mtu,
-                ..
-            } => self.on_reply_1(now, from, cookie, has_public_key, mtu),
+            } => {
+                let offer = super::wire::secure::offer_of(bytes);
+                self.on_reply_1(now, from, guid, cookie, has_public_key, mtu, offer)
+            }
             Offline::OpenConnectionReply2 {
                 guid,
                 mtu,
@@ -701,6 +752,21 @@ impl Endpoint {
         }
     }
 
+    /// Whether `cookie` is the one we gave `from` (this epoch or the last); always true
+    /// with cookies off. Counts a bad one.
+    fn cookie_ok(&mut self, now: Time, from: SocketAddr, cookie: Option<u32>) -> bool {
+        if !self.config.cookies {
+            return true;
+        }
+        let ok = cookie
+            .is_some_and(|c| c == self.cookie(now, from, 0) || c == self.cookie(now, from, 1));
+        if !ok {
+            self.stats.offline_dropped += 1;
+            self.stats.dropped.bad_cookie += 1;
+        }
+        ok
+    }
+
     fn on_request_2(
         &mut self,
         now: Time,
@@ -709,16 +775,54 @@ impl Endpoint {
         guid: u64,
         mtu: u16,
     ) {
-        if self.config.cookies {
-            let ok = cookie
-                .is_some_and(|c| c == self.cookie(now, from, 0) || c == self.cookie(now, from, 1));
-            if !ok {
-                self.stats.offline_dropped += 1;
-                self.stats.dropped.bad_cookie += 1;
-                return;
-            }
+        if !self.cookie_ok(now, from, cookie) {
+            return;
         }
         let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
+        let reply = |ep: &mut Endpoint, mtu: u16, security: bool| {
+            let mut buf = ep.spare.pop().unwrap_or_default();
+            buf.clear();
+            Offline::OpenConnectionReply2 {
+                guid: ep.guid,
+                client_addr: from,
+                mtu,
+                security,
+            }
+            .encode(&mut buf);
+            ep.queue_offline(from, buf);
+        };
+        if self.config.secure.require_secure && self.config.secure.key_pair.is_some() {
+            // Plain clients are refused: the security bit makes RakNet 4 clients (and
+            // ours) give up; no state is kept.
+            self.stats.refused.security_required += 1;
+            return reply(self, mtu, true);
+        }
+        match self.claim_slot(now, from, guid, |c| c.secure.is_none()) {
+            Slot::Refused => {}
+            Slot::Repeat(c) => {
+                // A repeat of the same pending attempt gets the same answer (§5.4).
+                let m = self.conns.get(&c).map_or(mtu, |c| c.mtu);
+                reply(self, m, false);
+            }
+            Slot::Free => {
+                let id = self.new_incoming(now, from, guid, mtu, None);
+                reply(self, mtu, false);
+                self.reschedule(now, id);
+            }
+        }
+    }
+
+    /// The checks an OPEN_CONNECTION_REQUEST_2 (plain or secure) passes before it may
+    /// take a connection slot: lingering slots give way; the address and GUID must be
+    /// free, or belong to one pending attempt for which `same_kind` holds (a repeat);
+    /// the incoming limit and the IP frequency limit. Refusals are answered here.
+    fn claim_slot(
+        &mut self,
+        now: Time,
+        from: SocketAddr,
+        guid: u64,
+        same_kind: impl Fn(&Connection) -> bool,
+    ) -> Slot {
         // A connection that is only lingering after a disconnect (still acknowledging the
         // notification's resends) gives way to a new attempt from its address or GUID.
         for user in [
@@ -734,48 +838,59 @@ impl Endpoint {
         }
         let addr_user = self.by_addr.get(&from).copied();
         let guid_user = self.by_guid.get(&guid).copied();
-        let reply = |ep: &mut Endpoint, mtu: u16| {
-            let mut buf = ep.spare.pop().unwrap_or_default();
-            buf.clear();
-            Offline::OpenConnectionReply2 {
-                guid: ep.guid,
-                client_addr: from,
-                mtu,
-                security: false,
-            }
-            .encode(&mut buf);
-            ep.queue_offline(from, buf);
-        };
         match (addr_user, guid_user) {
             (None, None) => {}
             (Some(a), Some(g)) if a == g => {
-                // A repeat of the same pending attempt gets the same answer (§5.4).
-                if let Some(c) = self.conns.get(&a) {
-                    if c.phase == Phase::UnverifiedSender {
-                        let m = c.mtu;
-                        reply(self, m);
-                        return;
-                    }
+                let pending = self
+                    .conns
+                    .get(&a)
+                    .is_some_and(|c| c.phase == Phase::UnverifiedSender && same_kind(c));
+                if pending {
+                    return Slot::Repeat(a);
                 }
-                return self.reject(from, id::ALREADY_CONNECTED);
+                self.reject(from, id::ALREADY_CONNECTED);
+                return Slot::Refused;
             }
-            _ => return self.reject(from, id::ALREADY_CONNECTED),
+            _ => {
+                self.reject(from, id::ALREADY_CONNECTED);
+                return Slot::Refused;
+            }
         }
         if self.incoming_full() {
-            return self.reject(from, id::NO_FREE_INCOMING_CONNECTIONS);
+            self.reject(from, id::NO_FREE_INCOMING_CONNECTIONS);
+            return Slot::Refused;
         }
         if !self.may_take_slot(now, from) {
-            return self.reject(from, id::IP_RECENTLY_CONNECTED);
+            self.reject(from, id::IP_RECENTLY_CONNECTED);
+            return Slot::Refused;
         }
+        Slot::Free
+    }
+
+    /// Creates an incoming connection in a slot `claim_slot` found free. A secure one
+    /// (`link`) has the secure overhead taken off its MTU budget.
+    fn new_incoming(
+        &mut self,
+        now: Time,
+        from: SocketAddr,
+        guid: u64,
+        mtu: u16,
+        link: Option<Box<super::secure::Link>>,
+    ) -> ConnId {
         let id = ConnId(ConnId::INCOMING_BIT | self.next_incoming);
         self.next_incoming += 1;
-        let conn = Connection::new_incoming(now, id, from, guid, mtu, &self.config);
+        let budget = if link.is_some() {
+            secure::inner_mtu(mtu)
+        } else {
+            mtu
+        };
+        let mut conn = Connection::new_incoming(now, id, from, guid, budget, &self.config);
+        conn.secure = link;
         self.conns.insert(id, Box::new(conn));
         self.by_addr.insert(from, id);
         self.by_guid.insert(guid, id);
         self.incoming_count += 1;
-        reply(self, mtu);
-        self.reschedule(now, id);
+        id
     }
 
     /// No free incoming slot. Slots that only linger after their connection ended do
@@ -803,13 +918,16 @@ impl Endpoint {
         self.queue_offline(to, buf);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_reply_1(
         &mut self,
         _now: Time,
         from: SocketAddr,
+        server_guid: u64,
         cookie: Option<u32>,
         has_key: bool,
         mtu: u16,
+        offer: Option<u8>,
     ) {
         let ours = self
             .by_addr
@@ -823,13 +941,17 @@ impl Endpoint {
             // A libcat server: we cannot run its secure handshake.
             return self.fail_attempt(from, ConnectFailure::SecurityMismatch);
         }
+        let mtu = mtu.clamp(MIN_MTU, MAX_MTU);
+        if self.attempt_is_secure(from) {
+            return self.send_secure_request_2(from, server_guid, cookie, mtu, offer);
+        }
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
         Offline::OpenConnectionRequest2 {
             cookie,
             has_challenge: false,
             server_addr: from,
-            mtu: mtu.clamp(MIN_MTU, MAX_MTU),
+            mtu,
             guid: self.guid,
         }
         .encode(&mut buf);
@@ -845,6 +967,11 @@ impl Endpoint {
             self.stats.dropped.unsolicited += 1;
             return;
         };
+        if a.secure.is_some() {
+            // A secure attempt never sent a plain REQUEST_2: not an answer to us.
+            self.stats.dropped.unsolicited += 1;
+            return;
+        }
         if security {
             return self.fail_attempt(from, ConnectFailure::SecurityMismatch);
         }
@@ -921,6 +1048,17 @@ impl Endpoint {
             };
             if c.poll_transmit(now, buf, &mut ctx) {
                 let to = c.addr;
+                if let Some(link) = c.secure.as_deref_mut() {
+                    if link.session.seal(buf, &mut self.sealed).is_err() {
+                        // The nonce counter is exhausted (after 2^62 datagrams): this
+                        // connection cannot send any more; it ends.
+                        c.abort(&mut ctx);
+                        c.dirty = false;
+                        self.remove_conn(id);
+                        continue;
+                    }
+                    std::mem::swap(buf, &mut self.sealed);
+                }
                 // Round-robin: it goes to the back and may have more.
                 self.dirty.push_back(id);
                 return Some(self.count_out(to, buf));

@@ -41,8 +41,21 @@ pub enum ConnectFailure {
     AlreadyConnected,
     /// The server limits connections per IP (ID_IP_RECENTLY_CONNECTED).
     IpRecentlyConnected,
-    /// The server requires a secure mode we do not run (security bit in REPLY_2).
+    /// The server requires a secure mode we do not run: a libcat (RakNet 4 secure) server,
+    /// or a libraknet server that requires security from a plain client (security bit in
+    /// REPLY_2).
     SecurityMismatch,
+    /// We asked for a secure connection and the server does not offer secure mode
+    /// (RakNet's ID_OUR_SYSTEM_REQUIRES_SECURITY).
+    ServerNotSecure,
+    /// The server did not prove the pinned public key (ID_PUBLIC_KEY_MISMATCH).
+    PublicKeyMismatch,
+    /// The server requires a client key pair and we have none
+    /// (ID_REMOTE_SYSTEM_REQUIRES_PUBLIC_KEY).
+    ClientKeyRequired,
+    /// The secure handshake failed: the server refused our handshake message or its
+    /// answer did not authenticate.
+    SecureHandshakeFailed,
     /// The application cancelled the attempt.
     Cancelled,
 }
@@ -140,5 +153,19 @@ pub enum Event {
         guid: u64,
         /// The advertised data, without the 1D id byte (0 to 398 bytes).
         data: Vec<u8>,
+    },
+    /// Secure mode: datagrams from a connection's address were dropped because they did
+    /// not authenticate (tampered or forged) or were replays. The connection is unharmed.
+    /// Reported at most once a second per connection; the counts are the connection's
+    /// totals so far (also in `ConnStats`).
+    SecurityAlert {
+        /// The connection.
+        conn: ConnId,
+        /// Its address.
+        addr: SocketAddr,
+        /// Datagrams that did not authenticate, in total.
+        forged: u64,
+        /// Replayed datagrams, in total.
+        replayed: u64,
     },
 }

@@ -16,6 +16,7 @@ pub mod event;
 pub mod options;
 pub(crate) mod reliability;
 pub mod rng;
+pub mod secure;
 pub mod stats;
 pub mod time;
 pub mod wire;
@@ -25,7 +26,7 @@ mod tests;
 
 pub use access::BanError;
 pub use buffers::{BufferSource, MessageBuffers};
-pub use config::{Config, ConnectOptions, ReliabilityConfig};
+pub use config::{Config, ConnectOptions, ReliabilityConfig, SecureConfig, SecureConnect};
 pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};
 pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};

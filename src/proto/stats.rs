@@ -49,6 +49,10 @@ pub struct RefusalCounters {
     pub incompatible_protocol: u64,
     /// ID_INVALID_PASSWORD: a wrong password in CONNECTION_REQUEST.
     pub invalid_password: u64,
+    /// Plain clients refused because `SecureConfig::require_secure` is set.
+    pub security_required: u64,
+    /// Secure clients refused for presenting no key (`SecureConfig::require_client_key`).
+    pub client_key_required: u64,
 }
 
 impl RefusalCounters {
@@ -69,6 +73,8 @@ impl RefusalCounters {
             + self.ip_recently_connected
             + self.incompatible_protocol
             + self.invalid_password
+            + self.security_required
+            + self.client_key_required
     }
 }
 
@@ -110,6 +116,15 @@ pub struct DropCounters {
     /// From an IP ignored for sending too many malformed datagrams
     /// (`Config::abuse_threshold`); dropped before any other check.
     pub ignored_abusive: u64,
+    /// Secure connections: datagrams whose authentication tag did not verify (tampered,
+    /// forged, or too short), dropped before any protocol state was touched.
+    pub forged: u64,
+    /// Secure connections: datagrams whose nonce was seen before or fell behind the
+    /// replay window, dropped unopened.
+    pub replayed: u64,
+    /// Secure handshake messages that were malformed, did not authenticate, or arrived
+    /// where secure mode is off.
+    pub bad_secure_handshake: u64,
 }
 
 /// A snapshot of one connection's statistics (RakNet's `RakNetStatistics`, growing).
@@ -187,6 +202,15 @@ pub struct ConnStats {
     pub packet_loss_last_second: f64,
     /// Resent bytes / sent bytes over the connection's life (`packetlossTotal`).
     pub packet_loss_total: f64,
+    /// The connection runs secure mode (every datagram encrypted and authenticated).
+    pub secure: bool,
+    /// Secure mode: the remote system's proven public key (the server's, on the client;
+    /// the client's, on the server, if it presented one).
+    pub remote_key: Option<[u8; 32]>,
+    /// Secure mode: datagrams from this connection's address that did not authenticate.
+    pub datagrams_forged: u64,
+    /// Secure mode: replayed datagrams dropped.
+    pub datagrams_replayed: u64,
 }
 
 /// Running totals a [`Meter`] tracks: data bytes sent, received, resent.

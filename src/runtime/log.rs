@@ -153,6 +153,17 @@ pub(crate) fn log_event(log: &Logger, ev: &Event) {
                 );
             }
         }
+        Event::SecurityAlert {
+            conn,
+            addr,
+            forged,
+            replayed,
+        } => log!(
+            log,
+            Warn,
+            "secure conn={:x} addr={addr}: dropped datagrams that failed authentication (total {forged}) or were replays (total {replayed})",
+            conn.0
+        ),
         Event::Message { .. }
         | Event::Receipt { .. }
         | Event::Pong { .. }

@@ -489,7 +489,8 @@ impl NetThread {
                 Event::Message { .. }
                 | Event::Receipt { .. }
                 | Event::Pong { .. }
-                | Event::Advertise { .. } => {}
+                | Event::Advertise { .. }
+                | Event::SecurityAlert { .. } => {}
             }
             self.deliver(ev);
         }

@@ -122,6 +122,7 @@ fn connect_with_sets_probes_spacing_and_timeout() {
         attempts: Some(2),
         interval: Some(Duration::from_millis(100)),
         timeout: None,
+        secure: None,
     };
     net.ep(c)
         .connect_with(t0, ConnId(7), "10.9.9.9:1".parse().unwrap(), b"", opts)

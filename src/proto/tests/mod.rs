@@ -8,6 +8,7 @@ mod manage;
 mod replay;
 mod scale;
 mod scenarios;
+mod secure;
 pub(crate) mod sim;
 mod stats;
 mod time_sync;

@@ -93,8 +93,14 @@ impl Node {
     }
 }
 
+/// Sees every datagram put on the wire (sender index, receiver index, bytes) and returns
+/// what the network carries instead: nothing (dropped), the same or changed bytes, or
+/// more (injected copies). A man in the middle.
+pub(crate) type Tap = Box<dyn FnMut(usize, usize, Vec<u8>) -> Vec<Vec<u8>>>;
+
 /// The simulated network.
 pub(crate) struct Net {
+    tap: Option<Tap>,
     pub(crate) now: Time,
     rng: Rng,
     seed: u64,
@@ -116,6 +122,7 @@ pub(crate) struct Net {
 impl Net {
     pub(crate) fn new(seed: u64) -> Net {
         Net {
+            tap: None,
             now: Time::from_millis(1_000),
             rng: Rng::new(seed ^ 0xA5A5_5A5A),
             seed,
@@ -219,6 +226,29 @@ impl Net {
         id
     }
 
+    /// Starts `client` connecting to `server` with per-attempt options.
+    pub(crate) fn connect_opts(
+        &mut self,
+        client: usize,
+        server: usize,
+        opts: crate::proto::ConnectOptions,
+    ) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let to = self.nodes[server].addr;
+        let now = self.now_of(client);
+        self.nodes[client]
+            .ep
+            .connect_with(now, id, to, b"", opts)
+            .expect("connect");
+        id
+    }
+
+    /// Puts a man in the middle of every datagram (see [`Tap`]); `None` removes it.
+    pub(crate) fn set_tap(&mut self, tap: Option<Tap>) {
+        self.tap = tap;
+    }
+
     /// Connects and runs until both sides report `Connected`; returns (client id, server id).
     pub(crate) fn connect_pair(&mut self, client: usize, server: usize) -> (ConnId, ConnId) {
         let c = self.connect(client, server, b"");
@@ -300,6 +330,18 @@ impl Net {
         let Some(to_idx) = self.nodes.iter().position(|n| n.addr == to) else {
             return;
         };
+        if let Some(mut tap) = self.tap.take() {
+            let out = tap(from_idx, to_idx, bytes);
+            self.tap = Some(tap);
+            for b in out {
+                self.carry(from_idx, to_idx, from, b);
+            }
+            return;
+        }
+        self.carry(from_idx, to_idx, from, bytes);
+    }
+
+    fn carry(&mut self, from_idx: usize, to_idx: usize, from: SocketAddr, bytes: Vec<u8>) {
         let link = self
             .links
             .get(&(from_idx, to_idx))

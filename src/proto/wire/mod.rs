@@ -6,6 +6,7 @@ pub mod datagram;
 pub mod frame;
 pub mod offline;
 pub mod reader;
+pub mod secure;
 pub mod writer;
 
 pub use reader::Reader;
