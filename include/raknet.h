@@ -103,6 +103,16 @@
 #define RAK_MAX_ADVERTISE_DATA_BYTES 398
 
 /**
+ * Length in bytes of a secure-mode public or private key (X25519).
+ */
+#define RAK_KEY_BYTES 32
+
+/**
+ * Size of the buffer `rak_key_to_hex()` writes: 64 hex digits and a NUL.
+ */
+#define RAK_KEY_HEX_BYTES 65
+
+/**
  * Status of a call. `RAK_RESULT_OK` (0) is success; every error is negative.
  *
  * New values are only ever appended; a value never changes its meaning.
@@ -265,6 +275,13 @@ enum rak_event_kind
      * release it!).
      */
     RAK_EVENT_KIND_ADVERTISE = 9,
+    /**
+     * Secure mode: datagrams from `address` claiming to belong to `conn` were dropped
+     * because they did not authenticate (tampered, forged) or were replays; the
+     * connection is unharmed. At most once a second per connection; the totals are in
+     * `rak_conn_stats` (`datagrams_forged`, `datagrams_replayed`).
+     */
+    RAK_EVENT_KIND_SECURITY_ALERT = 10,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -316,13 +333,34 @@ enum rak_reason
      */
     RAK_REASON_IP_RECENTLY_CONNECTED = 7,
     /**
-     * The server requires a security mode this library does not run.
+     * The server requires a security mode we do not run: a RakNet 4 (libcat) secure
+     * server, or a libraknet server that requires secure connections from a plain
+     * client.
      */
     RAK_REASON_SECURITY_MISMATCH = 8,
     /**
      * The application cancelled the attempt with `rak_peer_close()`.
      */
     RAK_REASON_CANCELLED = 9,
+    /**
+     * We asked for a secure connection and the server does not offer secure mode
+     * (RakNet's ID_OUR_SYSTEM_REQUIRES_SECURITY). Never falls back to plain.
+     */
+    RAK_REASON_SERVER_NOT_SECURE = 10,
+    /**
+     * The server did not prove the pinned public key (ID_PUBLIC_KEY_MISMATCH).
+     */
+    RAK_REASON_PUBLIC_KEY_MISMATCH = 11,
+    /**
+     * The server requires a client key pair and this peer has none
+     * (ID_REMOTE_SYSTEM_REQUIRES_PUBLIC_KEY).
+     */
+    RAK_REASON_CLIENT_KEY_REQUIRED = 12,
+    /**
+     * The secure handshake failed (refused by the server, or its answer did not
+     * authenticate).
+     */
+    RAK_REASON_SECURE_HANDSHAKE_FAILED = 13,
     /**
      * The remote system closed the connection.
      */
@@ -936,6 +974,19 @@ typedef struct rak_conn_stats {
      * Whether `clock_differential_ms` is known (after the first ping answer).
      */
     bool has_clock_differential;
+    /**
+     * The connection runs secure mode (`rak_peer_connect_secure()`).
+     */
+    bool secure;
+    /**
+     * Secure mode: datagrams from the connection's address that failed authentication
+     * (tampered, forged) and were dropped.
+     */
+    uint64_t datagrams_forged;
+    /**
+     * Secure mode: replayed datagrams dropped.
+     */
+    uint64_t datagrams_replayed;
 } rak_conn_stats;
 
 /**
@@ -1050,6 +1101,27 @@ typedef struct rak_peer_stats {
      * (`rak_config_set_abuse_limits`).
      */
     uint64_t dropped_ignored_abusive;
+    /**
+     * Dropped: secure-mode datagrams that failed authentication (tampered, forged).
+     */
+    uint64_t dropped_forged;
+    /**
+     * Dropped: secure-mode datagrams that were replays.
+     */
+    uint64_t dropped_replayed;
+    /**
+     * Dropped: malformed or unauthenticated secure handshake messages.
+     */
+    uint64_t dropped_bad_secure_handshake;
+    /**
+     * Refused: plain clients, because `rak_config_set_require_secure()`.
+     */
+    uint64_t refused_security_required;
+    /**
+     * Refused: secure clients without a key, because
+     * `rak_config_set_require_client_key()`.
+     */
+    uint64_t refused_client_key_required;
 } rak_peer_stats;
 
 /**
@@ -1899,6 +1971,156 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
                               size_t len);
 
 /**
+ * Generates a new secure-mode key pair from the operating system's random source:
+ * RAK_KEY_BYTES bytes each to `out_public` and `out_private`. Keep the private key
+ * secret; give clients the public key to pin (`rak_peer_connect_secure()`).
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INTERNAL if the random
+ * source failed.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_keypair_generate(uint8_t *out_public, uint8_t *out_private);
+
+/**
+ * Writes the public key that belongs to `private` (RAK_KEY_BYTES bytes each).
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_keypair_public_key(const uint8_t *private_, uint8_t *out_public);
+
+/**
+ * Saves the key pair of `private` to the file `path` (UTF-8), replacing it: a text
+ * file with `private-key: HEX` and `public-key: HEX` lines, created with permissions
+ * 0600 on Unix.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
+ * `path` is not UTF-8; RAK_RESULT_IO if the file cannot be written.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_keypair_save(const char *path, const uint8_t *private_);
+
+/**
+ * Loads a key pair saved by `rak_keypair_save()` (a file with a `private-key: HEX`
+ * line; a `public-key` line, if present, must match): RAK_KEY_BYTES bytes each to
+ * `out_public` and `out_private`.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
+ * `path` is not UTF-8 or the file holds no valid key pair; RAK_RESULT_NOT_FOUND if the
+ * file does not exist; RAK_RESULT_IO if it cannot be read.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_keypair_load(const char *path, uint8_t *out_public, uint8_t *out_private);
+
+/**
+ * Writes `key` (RAK_KEY_BYTES bytes) as 64 lower-case hex digits and a NUL to `out`,
+ * which must have room for RAK_KEY_HEX_BYTES bytes.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_key_to_hex(const uint8_t *key, char *out);
+
+/**
+ * Parses exactly 64 hex digits (either case, NUL-terminated) into RAK_KEY_BYTES bytes
+ * at `out_key`.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
+ * `hex` is not 64 hex digits (nothing written).
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
+
+/**
+ * Gives the peer a long-term key pair (RAK_KEY_BYTES private key, copied; the public
+ * key is derived), which turns on secure mode: clients that ask for a secure
+ * connection get one (encrypted and authenticated, proving this key), plain RakNet
+ * clients keep connecting as before unless `rak_config_set_require_secure()`. When
+ * this peer connects securely itself it proves the key as its identity. NULL removes
+ * the key pair and both requirements.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `config` is NULL;
+ * RAK_RESULT_STALE_HANDLE.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *private_);
+
+/**
+ * Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
+ * Bedrock clients get the security flag in OPEN_CONNECTION_REPLY_2 and give up
+ * (libraknet clients report RAK_REASON_SECURITY_MISMATCH); counted in
+ * `rak_peer_stats.refused_security_required`. No state is kept for them. Default off.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+ * RAK_RESULT_INVALID_ARGUMENT if `required` and no key pair was set with
+ * `rak_config_set_key_pair()` first.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_require_secure(struct rak_config *config, bool required);
+
+/**
+ * Requires secure clients to prove a key pair of their own (set with
+ * `rak_config_set_key_pair()` on their side) when `required`; clients without one fail
+ * with RAK_REASON_CLIENT_KEY_REQUIRED, counted in
+ * `rak_peer_stats.refused_client_key_required`. Read an accepted client's key with
+ * `rak_peer_conn_remote_key()` to decide whom to trust. Default off.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+ * RAK_RESULT_INVALID_ARGUMENT if `required` and no key pair was set first.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
+
+/**
+ * As `rak_peer_connect_ex()`, but the connection is secure: every datagram after the
+ * handshake is encrypted and authenticated (Noise NX/IX, X25519, ChaCha20-Poly1305,
+ * BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key` (RAK_KEY_BYTES,
+ * copied) pins the server's public key: a server that cannot prove it fails the
+ * attempt with RAK_REASON_PUBLIC_KEY_MISMATCH. NULL `server_key` accepts whatever key
+ * the server proves (read it with `rak_peer_conn_remote_key()`; encrypted but open to
+ * a man in the middle on first contact).
+ *
+ * Never falls back to a plain connection: a server without secure mode fails the
+ * attempt with RAK_REASON_SERVER_NOT_SECURE; one that requires client keys, when this
+ * peer has none, with RAK_REASON_CLIENT_KEY_REQUIRED. Only libraknet servers run
+ * secure mode.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_ex()`.
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_connect_secure(const struct rak_peer *peer,
+                                   const char *host,
+                                   uint16_t port,
+                                   const struct rak_connect_options *options,
+                                   const uint8_t *server_key,
+                                   struct rak_conn *out_conn);
+
+/**
+ * Writes the remote system's proven public key (RAK_KEY_BYTES) of secure connection
+ * `conn` to `out_key`: on the connecting side the server's key, on the accepting side
+ * the client's, if it presented one.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_NOT_FOUND if the
+ * connection is plain or the client presented no key (nothing written); otherwise as
+ * `rak_peer_conn_stats()` (RAK_RESULT_STALE_HANDLE, RAK_RESULT_NOT_CONNECTED, ...).
+ *
+ * Thread safety: any thread.
+ */
+rak_result rak_peer_conn_remote_key(const struct rak_peer *peer,
+                                    struct rak_conn conn,
+                                    uint8_t *out_key);
+
+/**
  * Copies a statistics snapshot of `conn` into `*out_stats`. Pass
  * `sizeof(rak_conn_stats)` as `stats_size`: the library writes at most that many
  * bytes, so a program built against an older, shorter version of the struct keeps
@@ -2007,7 +2229,9 @@ size_t rak_message_len(const struct rak_message *message);
 /**
  * Gives a message back to the library. Call it exactly once per message, from any
  * thread. NULL is a no-op; so is a second release of the same message, as far as the
- * library can detect (it cannot once the address has been reused for a new message).
+ * library can detect (it cannot once the library has reused the message object for a
+ * new message, which happens after at least 1024 later releases). A pointer that never
+ * was a message is ignored.
  *
  * Thread safety: any thread (but not concurrently with reads of the same message).
  */

@@ -39,6 +39,8 @@ pub mod peer;
 
 pub mod manage;
 
+pub mod secure;
+
 pub mod stats;
 
 pub mod dispatch;

@@ -93,6 +93,13 @@ pub struct rak_conn_stats {
     pub congestion_limited: bool,
     /// Whether `clock_differential_ms` is known (after the first ping answer).
     pub has_clock_differential: bool,
+    /// The connection runs secure mode (`rak_peer_connect_secure()`).
+    pub secure: bool,
+    /// Secure mode: datagrams from the connection's address that failed authentication
+    /// (tampered, forged) and were dropped.
+    pub datagrams_forged: u64,
+    /// Secure mode: replayed datagrams dropped.
+    pub datagrams_replayed: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -147,6 +154,9 @@ impl From<&ConnStats> for rak_conn_stats {
             mtu_bytes: u32::from(s.mtu),
             congestion_limited: s.congestion_limited,
             has_clock_differential: s.clock_differential_ms.is_some(),
+            secure: s.secure,
+            datagrams_forged: s.datagrams_forged,
+            datagrams_replayed: s.datagrams_replayed,
         }
     }
 }
@@ -248,6 +258,17 @@ pub struct rak_peer_stats {
     /// Dropped: from an IP ignored for sending too many malformed datagrams
     /// (`rak_config_set_abuse_limits`).
     pub dropped_ignored_abusive: u64,
+    /// Dropped: secure-mode datagrams that failed authentication (tampered, forged).
+    pub dropped_forged: u64,
+    /// Dropped: secure-mode datagrams that were replays.
+    pub dropped_replayed: u64,
+    /// Dropped: malformed or unauthenticated secure handshake messages.
+    pub dropped_bad_secure_handshake: u64,
+    /// Refused: plain clients, because `rak_config_set_require_secure()`.
+    pub refused_security_required: u64,
+    /// Refused: secure clients without a key, because
+    /// `rak_config_set_require_client_key()`.
+    pub refused_client_key_required: u64,
 }
 
 impl rak_peer_stats {
@@ -280,6 +301,11 @@ impl rak_peer_stats {
             refused_incompatible_protocol: r.incompatible_protocol,
             refused_invalid_password: r.invalid_password,
             dropped_ignored_abusive: d.ignored_abusive,
+            dropped_forged: d.forged,
+            dropped_replayed: d.replayed,
+            dropped_bad_secure_handshake: d.bad_secure_handshake,
+            refused_security_required: r.security_required,
+            refused_client_key_required: r.client_key_required,
         }
     }
 }
