@@ -20,7 +20,7 @@ cd "$root"
 . scripts/common.sh
 
 seconds=${FUZZ_SECONDS:-15}
-all_targets=(offline datagram frames connected split endpoint_server endpoint_client ffi)
+all_targets=(offline datagram frames connected split endpoint_server endpoint_client ffi secure)
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
