@@ -5,8 +5,10 @@
 
 The tables hold medians over the runs of each (lib, test, size, clients, loss) and the
 spread (max - min) / median of the headline number. The goals of issue 7 are checked
-against the medians as ratios libraknet / ENet and libraknet / raw UDP. Plots need
-matplotlib; without it the report is written without them.
+against the medians as ratios libraknet / ENet and libraknet / raw UDP; secure mode
+(lib=libraknet-secure) against plain libraknet from the same run, with the bytes per
+datagram from the drivers' WIRE lines. Plots need matplotlib; without it the report is
+written without them.
 """
 
 import argparse
@@ -16,7 +18,7 @@ import os
 import statistics
 import sys
 
-LIBS = ("libraknet", "enet", "udp", "udp-mmsg")
+LIBS = ("libraknet", "libraknet-secure", "enet", "udp", "udp-mmsg")
 NUMERIC = ("size", "count", "delivered", "clients", "loss_pct", "seconds", "msgs_per_s",
            "mb_per_s", "mean_us", "p50_us", "p99_us", "max_us", "connect_s",
            "rss_kb_per_conn", "cpu_us_per_msg")
@@ -37,6 +39,68 @@ def parse(path):
                     r[k] = v
             rows.append(r)
     return rows
+
+
+def parse_wire(path):
+    """WIRE lines: {(lib, test, size): [(datagrams_sent, bytes_sent, datagrams_received,
+    bytes_received), ...]}."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("WIRE "):
+                continue
+            kv = dict(tok.partition("=")[::2] for tok in line.split()[1:])
+            try:
+                k = (kv["lib"], kv["test"], int(kv["size"]))
+                v = tuple(int(kv[f]) for f in ("datagrams_sent", "bytes_sent",
+                                               "datagrams_received", "bytes_received"))
+            except (KeyError, ValueError):
+                continue
+            out.setdefault(k, []).append(v)
+    return out
+
+
+def wire_per_datagram(wire, lib, test, size):
+    """Median UDP payload bytes per datagram, both directions of the driver's peer."""
+    vals = [(bs + br) / (ds + dr) for ds, bs, dr, br in wire.get((lib, test, size), [])
+            if ds + dr > 0]
+    return statistics.median(vals) if vals else None
+
+
+def secure_section(meds, wire):
+    """Markdown lines comparing libraknet-secure with plain libraknet (same run)."""
+    rows = []
+
+    def ratio(a, b):
+        if a is None or b is None or math.isnan(a) or math.isnan(b) or b == 0:
+            return "–"
+        return f"{a / b:.2f}×"
+
+    for test, size, field, what in (("T1", 64, "msgs_per_s", "T1 64 B msgs/s"),
+                                    ("T1", 1024, "mb_per_s", "T1 1 KiB MB/s"),
+                                    ("T2", 64, "p50_us", "T2 p50 RTT (µs)"),
+                                    ("T2", 64, "p99_us", "T2 p99 RTT (µs)")):
+        plain = get(find(meds, "libraknet", test, size), field)
+        sec = get(find(meds, "libraknet-secure", test, size), field)
+        if sec is None:
+            continue
+        wp = wire_per_datagram(wire, "libraknet", test, size)
+        ws = wire_per_datagram(wire, "libraknet-secure", test, size)
+        rows.append((what, fmt(plain), fmt(sec), ratio(sec, plain),
+                     fmt(wp), fmt(ws), "–" if wp is None or ws is None else f"{ws - wp:+.1f}"))
+    if not rows:
+        return []
+    return ["## Secure mode vs plain", "",
+            table(["measure", "plain", "secure", "secure / plain", "plain B/datagram",
+                   "secure B/datagram", "difference (B)"], rows), "",
+            "Secure mode adds 24 bytes to every datagram after the handshake (8-byte nonce, "
+            "16-byte Poly1305 tag) and lowers the MTU budget by as much. Both rows of a "
+            "measure come from the same suite run, runs interleaved. *B/datagram* is the "
+            "driver peer's UDP payload bytes (sent and received, handshake included) per "
+            "datagram, from its WIRE line (`rak_peer_get_stats`); in T2 every datagram "
+            "carries one probe or one acknowledgement either way, so the difference is the "
+            "per-datagram overhead; in T1 the smaller budget also packs fewer messages per "
+            "datagram.", ""]
 
 
 def key_of(r):
@@ -164,7 +228,8 @@ def plots(meds, outdir):
     except ImportError:
         return []
     made = []
-    colors = {"libraknet": "tab:red", "enet": "tab:blue", "udp": "tab:gray", "udp-mmsg": "tab:green"}
+    colors = {"libraknet": "tab:red", "libraknet-secure": "tab:orange", "enet": "tab:blue",
+              "udp": "tab:gray", "udp-mmsg": "tab:green"}
 
     # Throughput vs message size.
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -257,6 +322,7 @@ def main():
     except OSError:
         pass
     meds = medians(rows)
+    wire = parse_wire(os.path.join(args.dir, "results.txt"))
     md = ["# libraknet benchmark report", ""]
     if meta:
         la0, la1 = meta.get("loadavg_start", [0])[0], meta.get("loadavg_end", [0])[0]
@@ -278,6 +344,8 @@ def main():
     for goal, a, b, r, target, met in goals(meds):
         grows.append((goal, a, b, r, target, "–" if met is None else ("**met**" if met else "not met")))
     md += [table(["goal", "libraknet", "baseline", "ratio", "target", "status"], grows), ""]
+
+    md += secure_section(meds, wire)
 
     md += ["## T1: one-way throughput, one connection, reliable ordered", ""]
     rows_t1 = []

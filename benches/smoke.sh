@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # bench_smoke (CTest): every rak_bench mode once with tiny counts against one receiver,
 # checking that each prints its BENCH line. Catches breakage, not speed: a few seconds.
+# The receiver runs secure mode (recv --secure), so the plain runs connect to a server
+# that offers it, and one T1 run (pinned key) and one T2 run (unpinned) connect securely
+# and must say lib=libraknet-secure.
 #
 #   benches/smoke.sh path/to/rak_bench
 set -euo pipefail
@@ -13,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bench" recv --port 0 --host 127.0.0.1 --quit-after-ms 60000 >"$dir/server.log" 2>&1 &
+"$bench" recv --port 0 --host 127.0.0.1 --secure --quit-after-ms 60000 >"$dir/server.log" 2>&1 &
 server_pid=$!
 port=""
 for _ in $(seq 1 100); do
@@ -22,6 +25,8 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 [[ -n $port ]] || { echo "receiver did not start"; cat "$dir/server.log"; exit 1; }
+key=$(sed -n 's/^public-key: \([0-9a-f]\{64\}\)$/\1/p' "$dir/server.log")
+[[ -n $key ]] || { echo "receiver printed no public key"; cat "$dir/server.log"; exit 1; }
 
 fail=0
 run() { # name, then the rak_bench arguments
@@ -35,11 +40,16 @@ run() { # name, then the rak_bench arguments
     echo "FAIL $name (no BENCH line)"; cat "$dir/$name.log"; fail=1; return
   fi
   echo "$line"
+  if [[ $* == *--secure* || $* == *--server-key* ]] && [[ $line != "BENCH lib=libraknet-secure "* ]]; then
+    echo "FAIL $name (not lib=libraknet-secure)"; fail=1
+  fi
 }
 
 run t1 send --count 2000 --size 64
 run t1_unordered send --count 500 --size 1024 --reliability reliable
 run t2 pingpong --count 200
+run t1_secure send --count 2000 --size 64 --server-key "$key"
+run t2_secure pingpong --count 200 --secure
 run t3 conns --clients 4 --seconds 1 --settle-ms 100
 run t4 send --count 1 --size $((1 << 20)) --test T4
 # T5 needs the library's network simulator; skip it on a library without one.

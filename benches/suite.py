@@ -6,10 +6,15 @@ Called by benches/run.sh after the build; usable alone:
     benches/suite.py --bin build-bench/bin --out benches/report [--quick] [--runs N]
 
 Every run starts a fresh receiver on 127.0.0.1 (port 0, read back from its
-"listening port=P" line), runs one driver against it and keeps the driver's BENCH line.
+"listening port=P" line), runs one driver against it and keeps the driver's BENCH line
+(and its WIRE line, the driver's UDP datagrams and bytes, where it prints one).
+libraknet-secure is libraknet in secure mode: a receiver with `recv --secure` (a fresh
+key pair each run, printed as "public-key: HEX") and a driver pinning that key with
+`--server-key`; it runs next to plain libraknet in the T1 contract sizes and T2, so the
+two are compared within the same run.
 Runs of the same test are interleaved across libraries (run 1 of each, then run 2, ...)
 so that a burst of load from elsewhere on the host does not hit one library only.
-Writes OUT/results.txt (every BENCH line, raw) and OUT/meta.json (host, commit,
+Writes OUT/results.txt (every BENCH and WIRE line, raw) and OUT/meta.json (host, commit,
 settings); benches/report.py turns them into REPORT.md and plots.
 """
 
@@ -32,7 +37,7 @@ def log(msg):
 class Receiver:
     """A receiver process (rak_bench / rak_bench_udp / rak_bench_enet recv)."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, want_key=False):
         self.proc = subprocess.Popen(argv + ["--port", "0", "--host", HOST],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
@@ -41,6 +46,13 @@ class Receiver:
             self.stop()
             raise RuntimeError(f"receiver did not start: {argv} said {line!r}")
         self.port = int(line.split("=", 1)[1].split()[0])
+        self.key = None
+        if want_key:  # secure mode: "public-key: HEX" follows
+            line = self.proc.stdout.readline()
+            if not line.startswith("public-key: "):
+                self.stop()
+                raise RuntimeError(f"secure receiver printed no key: {argv} said {line!r}")
+            self.key = line.split(":", 1)[1].strip()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -57,6 +69,9 @@ def programs(bindir):
     return {
         "libraknet": {"recv": [b("rak_bench"), "recv", "--max-connections", "20000"],
                       "drive": [b("rak_bench")]},
+        "libraknet-secure": {"recv": [b("rak_bench"), "recv", "--max-connections", "20000",
+                                      "--secure"],
+                             "drive": [b("rak_bench")], "pin": True},
         "enet": {"recv": [b("rak_bench_enet"), "recv"], "drive": [b("rak_bench_enet")]},
         "udp": {"recv": [b("rak_bench_udp"), "recv"], "drive": [b("rak_bench_udp")]},
         "udp-mmsg": {"recv": [b("rak_bench_udp"), "recv"],
@@ -74,13 +89,15 @@ def plan(quick, runs):
     sweep = [] if quick else [(16, 1_000_000), (256, 500_000), (4096, 50_000)]
     for size, count in t1 + sweep:
         jobs = []
-        for lib in ("libraknet", "enet", "udp", "udp-mmsg"):
+        # Secure mode only at the contract sizes: the secure-vs-plain comparison.
+        libs = ("libraknet", "libraknet-secure") if (size, count) in t1 else ("libraknet",)
+        for lib in libs + ("enet", "udp", "udp-mmsg"):
             jobs.append((lib, ["send", "--count", str(count), "--size", str(size),
                                "--test", "T1"], lib))
         groups.append((f"T1 {size} B", runs if (size, count) in t1 else max(1, min(runs, 3)), jobs))
     # T2: sequential round trips.
     jobs = [(lib, ["pingpong", "--count", str(n(10_000, 2_000)), "--size", "64"], lib)
-            for lib in ("libraknet", "enet", "udp")]
+            for lib in ("libraknet", "libraknet-secure", "enet", "udp")]
     groups.append(("T2", runs, jobs))
     # T4: one 16 MiB message.
     jobs = [(lib, ["send", "--count", "1", "--size", str(16 << 20), "--test", "T4"], lib)
@@ -107,21 +124,26 @@ def plan(quick, runs):
 
 
 def run_one(progs, lib, args, recv_lib, timeout):
+    """(the BENCH line, or None if the run failed; the WIRE lines, possibly [])."""
     p = progs[lib]
-    rx = Receiver(progs[recv_lib]["recv"] + progs[recv_lib].get("extra", []))
+    rx = Receiver(progs[recv_lib]["recv"] + progs[recv_lib].get("extra", []),
+                  want_key=progs[recv_lib].get("pin", False))
     try:
         argv = p["drive"] + args + ["--host", HOST, "--port", str(rx.port)] + p.get("extra", [])
+        if p.get("pin"):
+            argv += ["--server-key", rx.key]
         t0 = time.monotonic()
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         lines = [l for l in r.stdout.splitlines() if l.startswith("BENCH ")]
+        wire = [l for l in r.stdout.splitlines() if l.startswith("WIRE ")]
         if r.returncode != 0 or not lines:
             log(f"  FAILED ({r.returncode}): {' '.join(argv)}\n{r.stdout}{r.stderr}")
-            return None, r.stderr
+            return None, []
         log(f"  {lines[-1]}  [{time.monotonic() - t0:.1f} s]")
-        return lines[-1], r.stderr
+        return lines[-1], wire
     except subprocess.TimeoutExpired:
         log(f"  TIMEOUT: {lib} {' '.join(args)}")
-        return None, ""
+        return None, []
     finally:
         rx.stop()
 
@@ -161,7 +183,8 @@ def main():
     runs = args.runs or (1 if args.quick else 5)
     os.makedirs(args.out, exist_ok=True)
     progs = programs(args.bin)
-    missing = [p for lib in progs.values() for p in lib["drive"][:1] if not os.access(p, os.X_OK)]
+    missing = sorted({p for lib in progs.values() for p in lib["drive"][:1]
+                      if not os.access(p, os.X_OK)})
     if missing:
         sys.exit(f"missing programs (build with -DRAKNET_BENCH_BASELINES=ON): {missing}")
 
@@ -197,9 +220,9 @@ def main():
             log(f"{name}: {nruns} run(s) x {len(jobs)} program(s)")
             for _ in range(nruns):
                 for lib, dargs, recv_lib in jobs:
-                    line, _ = run_one(progs, lib, dargs, recv_lib, timeout=600)
+                    line, wire = run_one(progs, lib, dargs, recv_lib, timeout=600)
                     if line:
-                        out.write(line + "\n")
+                        out.write("".join(l + "\n" for l in [line] + wire))
                         out.flush()
                     else:
                         failures += 1

@@ -4,9 +4,12 @@
  * benches/bench_util.h; benches/run.sh runs the whole suite and writes the report).
  *
  *   rak_bench recv --port P [--host H] [--max-connections N] [--quit-after-ms M]
+ *                  [--key-file F | --secure]
  *       Accepts connections and counts what arrives; echoes round-trip probes; answers
  *       the driver's report and stats queries (its own RSS and CPU time). Prints
- *       "listening port=P" first (useful with --port 0).
+ *       "listening port=P" first (useful with --port 0). --key-file F (loaded, or
+ *       created if missing) or --secure (a key pair generated in memory) turns on secure
+ *       mode and prints "public-key: HEX" as the second line.
  *   rak_bench send --host H --port P --count N --size S [--reliability NAME]
  *                  [--rate R] [--test LABEL]
  *       T1 (and T4, T5): N messages of S bytes on channel 0 as fast as the library
@@ -24,6 +27,13 @@
  *
  * Every mode accepts the simulator flags --sim-loss PCT, --sim-latency-ms MS and
  * --sim-jitter-ms MS when the library has the simulator.
+ *
+ * The drivers (send, pingpong, conns) connect securely with --secure (no pinned key)
+ * or --server-key HEX (pinned, implies --secure); the receiver must run secure mode.
+ * Their BENCH lines then say lib=libraknet-secure. After the BENCH line send and
+ * pingpong print "WIRE lib=L test=T size=S datagrams_sent=N bytes_sent=B
+ * datagrams_received=N bytes_received=B": the driver peer's UDP traffic (payload bytes,
+ * handshake included), from which the suite derives the bytes per datagram.
  */
 #include "common.h"
 #include "bench_util.h"
@@ -48,17 +58,25 @@ struct options {
     double rate, msg_rate;
     uint32_t reliability;
     double sim_loss_pct, sim_latency_ms, sim_jitter_ms;
+    const char *key_file;            /* recv: secure mode with this key pair */
+    bool secure;                     /* recv: secure mode; drivers: connect securely */
+    bool pinned;                     /* drivers: server_key is given */
+    uint8_t server_key[RAK_KEY_BYTES];
+    bool have_key;                   /* recv: priv/pub hold the key pair */
+    uint8_t priv[RAK_KEY_BYTES], pub[RAK_KEY_BYTES];
 };
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: rak_bench recv --port P [--host H] [--max-connections N] [--quit-after-ms M]\n"
+            "                      [--key-file F | --secure]\n"
             "       rak_bench send --host H --port P --count N --size S [--reliability NAME]\n"
             "                      [--rate MSGS_PER_S] [--test LABEL]\n"
             "       rak_bench pingpong --host H --port P --count N [--size S]\n"
             "       rak_bench conns --host H --port P --clients K [--seconds D] [--msg-rate R]\n"
             "                       [--settle-ms MS]\n"
+            "  drivers: [--secure | --server-key HEX]\n"
             "  any mode: [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]\n");
     exit(2);
 }
@@ -96,6 +114,36 @@ static void apply_sim(rak_config *cfg, const struct options *o)
 #endif
 }
 
+/* The library name in the BENCH line: secure connections are a separate row. */
+static const char *lib_name(const struct options *o)
+{
+    return o->secure ? "libraknet-secure" : "libraknet";
+}
+
+/* Connects plainly, or securely with --secure / --server-key. */
+static rak_result bench_connect(rak_peer *peer, const struct options *o, rak_conn *out)
+{
+    if (o->secure) {
+        return rak_peer_connect_secure(peer, o->host, (uint16_t)o->port, NULL,
+                                       o->pinned ? o->server_key : NULL, out);
+    }
+    return rak_peer_connect(peer, o->host, (uint16_t)o->port, NULL, 0, out);
+}
+
+/* The driver peer's UDP traffic, one line after the BENCH line. */
+static void print_wire(rak_peer *peer, const struct options *o, const char *test)
+{
+    rak_peer_stats ps;
+    if (rak_peer_get_stats(peer, &ps, sizeof ps) != RAK_RESULT_OK) {
+        return;
+    }
+    printf("WIRE lib=%s test=%s size=%" PRIu64 " datagrams_sent=%" PRIu64 " bytes_sent=%" PRIu64
+           " datagrams_received=%" PRIu64 " bytes_received=%" PRIu64 "\n",
+           lib_name(o), test, o->size, ps.datagrams_sent, ps.bytes_sent, ps.datagrams_received,
+           ps.bytes_received);
+    fflush(stdout);
+}
+
 static rak_peer *make_peer(const struct options *o, const char *bind, uint16_t port,
                            uint32_t max_incoming, size_t queue_cap)
 {
@@ -107,6 +155,9 @@ static rak_peer *make_peer(const struct options *o, const char *bind, uint16_t p
         ex_check(prog, "queue capacity", rak_config_set_queue_capacity(cfg, queue_cap, queue_cap));
     }
     apply_sim(cfg, o);
+    if (o->have_key && max_incoming > 0) {
+        ex_check(prog, "key pair", rak_config_set_key_pair(cfg, o->priv));
+    }
     rak_peer *peer = NULL;
     rak_result r = rak_peer_create(cfg, &peer);
     rak_config_destroy(cfg);
@@ -224,6 +275,11 @@ static int run_recv(const struct options *o)
     uint16_t bound = 0;
     ex_check(prog, "rak_peer_local_port", rak_peer_local_port(s.peer, &bound));
     printf("listening port=%u\n", (unsigned)bound);
+    if (o->have_key) {
+        char hex[RAK_KEY_HEX_BYTES];
+        printf("public-key: %s\n", ex_key_hex(o->pub, hex));
+    }
+    fflush(stdout);
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -343,7 +399,7 @@ static void client_open(struct client *c, const struct options *o)
     memset(c, 0, sizeof *c);
     c->echo_seq = -1;
     c->peer = make_peer(o, "0.0.0.0", 0, 0, 0);
-    rak_result r = rak_peer_connect(c->peer, o->host, (uint16_t)o->port, NULL, 0, &c->conn);
+    rak_result r = bench_connect(c->peer, o, &c->conn);
     if (r != RAK_RESULT_OK) {
         ex_die(prog, "connect: %s", rak_result_str(r));
     }
@@ -353,6 +409,13 @@ static void client_open(struct client *c, const struct options *o)
     }
     if (!c->connected) {
         ex_die(prog, "could not connect to %s:%ld", o->host, o->port);
+    }
+    if (o->secure) {
+        rak_conn_stats cs;
+        ex_check(prog, "conn stats", rak_peer_conn_stats(c->peer, c->conn, &cs, sizeof cs));
+        if (!cs.secure) {
+            ex_die(prog, "the connection is not secure");
+        }
     }
 }
 
@@ -422,7 +485,7 @@ static int run_send(const struct options *o)
             (double)(sent_ns - first) / 1e9, c.full);
 
     struct bench_result res;
-    bench_result_init(&res, "libraknet", o->test ? o->test : "T1");
+    bench_result_init(&res, lib_name(o), o->test ? o->test : "T1");
     res.size = o->size;
     res.count = o->count;
     bench_from_report(&res, c.report, first);
@@ -430,6 +493,7 @@ static int run_send(const struct options *o)
         res.loss_pct = o->sim_loss_pct;
     }
     bench_print(&res);
+    print_wire(c.peer, o, res.test);
     client_close(&c);
     free(buf);
     return 0;
@@ -469,7 +533,7 @@ static int run_pingpong(const struct options *o)
     double total = (double)(bench_now_ns() - start) / 1e9;
     bench_samples_sort(&rtt);
     struct bench_result res;
-    bench_result_init(&res, "libraknet", o->test ? o->test : "T2");
+    bench_result_init(&res, lib_name(o), o->test ? o->test : "T2");
     res.size = o->size;
     res.count = o->count;
     res.delivered = (double)rtt.seen;
@@ -480,6 +544,7 @@ static int run_pingpong(const struct options *o)
     res.p99_us = (double)bench_percentile(&rtt, 99) / 1e3;
     res.max_us = (double)rtt.max / 1e3;
     bench_print(&res);
+    print_wire(c.peer, o, res.test);
     client_close(&c);
     free(buf);
     free(rtt.v);
@@ -543,7 +608,7 @@ static int run_conns(const struct options *o)
     uint64_t t0 = bench_now_ns();
     for (size_t i = 0; i < k; i++) {
         cs[i].peer = make_peer(o, "127.0.0.1", 0, 0, 64);
-        rak_result r = rak_peer_connect(cs[i].peer, o->host, (uint16_t)o->port, NULL, 0, &cs[i].conn);
+        rak_result r = bench_connect(cs[i].peer, o, &cs[i].conn);
         if (r != RAK_RESULT_OK) {
             ex_die(prog, "connect %zu: %s", i, rak_result_str(r));
         }
@@ -602,7 +667,7 @@ static int run_conns(const struct options *o)
     query_stats(&ctl, &rss2, &cpu2, &msgs2);
 
     struct bench_result res;
-    bench_result_init(&res, "libraknet", o->test ? o->test : "T3");
+    bench_result_init(&res, lib_name(o), o->test ? o->test : "T3");
     res.size = o->size;
     res.count = sent;
     res.delivered = (double)(msgs2 - msgs1);
@@ -697,6 +762,13 @@ int main(int argc, char **argv)
             o.sim_latency_ms = parse_double(a, ex_value(prog, argc, argv, &i), 10000);
         } else if (!strcmp(a, "--sim-jitter-ms")) {
             o.sim_jitter_ms = parse_double(a, ex_value(prog, argc, argv, &i), 10000);
+        } else if (!strcmp(a, "--secure")) {
+            o.secure = true;
+        } else if (!strcmp(a, "--key-file")) {
+            o.key_file = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--server-key")) {
+            ex_parse_key(prog, a, ex_value(prog, argc, argv, &i), o.server_key);
+            o.pinned = o.secure = true;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage();
         } else {
@@ -705,10 +777,20 @@ int main(int argc, char **argv)
         }
     }
     if (!strcmp(o.mode, "recv")) {
-        if (o.port < 0) {
+        if (o.port < 0 || o.pinned) {
             usage();
         }
+        if (o.key_file) {
+            ex_load_or_create_key(prog, o.key_file, o.pub, o.priv);
+            o.have_key = true;
+        } else if (o.secure) {
+            ex_check(prog, "rak_keypair_generate", rak_keypair_generate(o.pub, o.priv));
+            o.have_key = true;
+        }
         return run_recv(&o);
+    }
+    if (o.key_file) {
+        ex_die(prog, "--key-file is for the receiver (recv); drivers take --secure or --server-key");
     }
     if (!o.host || o.port <= 0) {
         usage();

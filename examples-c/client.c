@@ -6,6 +6,7 @@
  *   rak_client --host H --port P [--protocol V] [--count N] [--size S]
  *              [--reliability NAME] [--channel C] [--password PW] [--expect-echo]
  *              [--first-byte B] [--timeout-ms T] [--hold-ms M] [--hold S]
+ *              [--server-key HEX | --secure] [--key-file F]
  *              [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]
  *              [--sim-dup PCT] [--sim-reorder PCT]
  *
@@ -19,6 +20,16 @@
  * lost and exits 0 only if it was. A refused connection prints the reason in words
  * ("connection refused: banned") and exits 1. The --sim-* options turn on the
  * library's network simulator for both directions of the client.
+ *
+ * Secure mode (the server runs rak_server --key-file): --server-key HEX connects
+ * securely and pins the server's public key (the "public-key:" line rak_server prints);
+ * a server that cannot prove it is refused ("connection refused: public key mismatch").
+ * --secure connects securely without a pin (trust on first use): the connected line
+ * shows the key the server proved. --key-file F gives the client a key pair of its own
+ * (loaded from F, or created there), for servers with --require-client-key; it implies
+ * --secure. A secure connection never falls back to plain: a server without secure mode
+ * is refused ("server not secure"). The connected line of a secure connection ends in
+ * "secure server-key=HEX".
  */
 #include "common.h"
 
@@ -38,6 +49,9 @@ struct state {
     bool failed;
     bool disconnected;
     uint32_t end_reason; /* RAK_REASON_* of the disconnection, once disconnected */
+    bool secure;         /* connected with rak_peer_connect_secure() */
+    bool pinned;         /* ... pinning server_key */
+    uint8_t server_key[RAK_KEY_BYTES];
 };
 
 static void fill(uint8_t *buf, size_t size, uint8_t first_byte, uint32_t seq)
@@ -120,6 +134,12 @@ static void pump(struct state *s, uint32_t wait_ms)
                 printf("disconnected: %s\n", rak_reason_str(e->reason));
                 s->failed = true;
             }
+        } else if (e->kind == RAK_EVENT_KIND_SECURITY_ALERT && e->conn.id == s->conn.id) {
+            rak_conn_stats cs;
+            memset(&cs, 0, sizeof cs);
+            rak_peer_conn_stats(s->peer, s->conn, &cs, sizeof cs);
+            printf("security-alert: forged=%" PRIu64 " replayed=%" PRIu64 "\n",
+                   cs.datagrams_forged, cs.datagrams_replayed);
         } else if (e->kind == RAK_EVENT_KIND_FATAL) {
             printf("fatal: the network thread failed\n");
             s->failed = true;
@@ -148,12 +168,30 @@ static bool await_connection(struct state *s, const char *host, unsigned port)
             continue;
         }
         if (ev.kind == RAK_EVENT_KIND_CONNECTED) {
-            printf("connected to %s:%u guid=%016" PRIx64 "\n", host, port, ev.guid);
+            if (!s->secure) {
+                printf("connected to %s:%u guid=%016" PRIx64 "\n", host, port, ev.guid);
+                return true;
+            }
+            /* The library checked the pin; a plain connection here would be a bug. */
+            uint8_t key[RAK_KEY_BYTES];
+            char hex[RAK_KEY_HEX_BYTES];
+            rak_conn_stats cs;
+            rak_result r1 = rak_peer_conn_stats(s->peer, s->conn, &cs, sizeof cs);
+            rak_result r2 = rak_peer_conn_remote_key(s->peer, s->conn, key);
+            if (r1 != RAK_RESULT_OK || r2 != RAK_RESULT_OK || !cs.secure ||
+                (s->pinned && memcmp(key, s->server_key, RAK_KEY_BYTES) != 0)) {
+                printf("connection failed: not secure as requested (%s, %s)\n",
+                       rak_result_str(r1), rak_result_str(r2));
+                return false;
+            }
+            printf("connected to %s:%u guid=%016" PRIx64 " secure server-key=%s\n", host, port,
+                   ev.guid, ex_key_hex(key, hex));
             return true;
         }
         if (ev.kind == RAK_EVENT_KIND_CONNECT_FAILED) {
             const char *why = rak_reason_str(ev.reason);
-            if (ev.reason == RAK_REASON_NO_RESPONSE || ev.reason == RAK_REASON_CANCELLED) {
+            if (ev.reason == RAK_REASON_NO_RESPONSE || ev.reason == RAK_REASON_CANCELLED ||
+                ev.reason == RAK_REASON_SECURE_HANDSHAKE_FAILED) {
                 printf("connection failed: %s\n", why);
             } else if (ev.reason == RAK_REASON_INCOMPATIBLE_PROTOCOL) {
                 printf("connection refused: %s (server speaks %u)\n", why,
@@ -173,6 +211,7 @@ static void usage(void)
             "                  [--reliability NAME] [--channel C] [--password PW]\n"
             "                  [--expect-echo] [--first-byte B] [--timeout-ms T]\n"
             "                  [--hold-ms M] [--hold S]\n"
+            "                  [--server-key HEX | --secure] [--key-file F]\n"
             "                  " EX_SIM_USAGE "\n"
             "reliability names: unreliable, unreliable_sequenced, reliable, reliable_ordered,\n"
             "  reliable_sequenced, unreliable_with_ack_receipt, reliable_with_ack_receipt,\n"
@@ -184,6 +223,9 @@ int main(int argc, char **argv)
 {
     const char *host = NULL;
     const char *password = "";
+    const char *key_file = NULL;
+    const char *server_key_hex = NULL;
+    bool secure = false;
     long port = -1;
     unsigned long long protocol = 6, count = 10, size = 64, channel = 0, timeout_ms = 10000;
     unsigned long long first_byte = EX_ID_USER_PACKET, hold_ms = 0, hold_s = 0;
@@ -215,6 +257,12 @@ int main(int argc, char **argv)
             channel = ex_parse_uint(prog, a, ex_value(prog, argc, argv, &i), 0, RAK_CHANNELS - 1);
         } else if (!strcmp(a, "--password")) {
             password = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--server-key")) {
+            server_key_hex = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--secure")) {
+            secure = true;
+        } else if (!strcmp(a, "--key-file")) {
+            key_file = ex_value(prog, argc, argv, &i);
         } else if (!strcmp(a, "--expect-echo")) {
             expect_echo = true;
         } else if (!strcmp(a, "--first-byte")) {
@@ -243,6 +291,15 @@ int main(int argc, char **argv)
     if (!host || port < 0) {
         usage();
     }
+    if (server_key_hex && secure) {
+        ex_die(prog, "--secure connects without a pinned key; give --server-key or --secure");
+    }
+    struct state s = {0};
+    if (server_key_hex) {
+        ex_parse_key(prog, "--server-key", server_key_hex, s.server_key);
+        s.pinned = true;
+    }
+    s.secure = secure || s.pinned || key_file != NULL;
 
     rak_config *config = NULL;
     ex_check(prog, "rak_config_create", rak_config_create(&config));
@@ -252,6 +309,14 @@ int main(int argc, char **argv)
     }
     ex_check(prog, "--protocol", rak_config_set_protocol_version(config, (uint32_t)protocol));
     ex_apply_sim(prog, config, &sim);
+    if (key_file) {
+        uint8_t pub[RAK_KEY_BYTES], priv[RAK_KEY_BYTES];
+        char hex[RAK_KEY_HEX_BYTES];
+        ex_load_or_create_key(prog, key_file, pub, priv);
+        ex_check(prog, "--key-file", rak_config_set_key_pair(config, priv));
+        memset(priv, 0, sizeof priv);
+        printf("public-key: %s\n", ex_key_hex(pub, hex));
+    }
     rak_peer *peer = NULL;
     rak_result r = rak_peer_create(config, &peer);
     rak_config_destroy(config);
@@ -260,7 +325,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct state s = {0};
     s.peer = peer;
     s.first_byte = (uint8_t)first_byte;
     s.reliability = reliability;
@@ -274,8 +338,17 @@ int main(int argc, char **argv)
         ex_die(prog, "out of memory");
     }
 
-    r = rak_peer_connect(peer, host, (uint16_t)port, (const uint8_t *)password, strlen(password),
-                         &s.conn);
+    if (s.secure) {
+        rak_connect_options copts;
+        memset(&copts, 0, sizeof copts);
+        copts.password = (const uint8_t *)password;
+        copts.password_len = strlen(password);
+        r = rak_peer_connect_secure(peer, host, (uint16_t)port, &copts,
+                                    s.pinned ? s.server_key : NULL, &s.conn);
+    } else {
+        r = rak_peer_connect(peer, host, (uint16_t)port, (const uint8_t *)password,
+                             strlen(password), &s.conn);
+    }
     if (r != RAK_RESULT_OK) {
         printf("connection failed: %s\n", rak_result_str(r));
         rak_peer_destroy(peer);

@@ -149,6 +149,44 @@ static inline void ex_check(const char *prog, const char *what, rak_result r)
     }
 }
 
+/* Secure mode: loads the key pair in `path`, or, if the file does not exist, generates
+ * one and saves it there (mode 0600). Exits on any other error. True if it was created. */
+static inline bool ex_load_or_create_key(const char *prog, const char *path,
+                                         uint8_t pub[RAK_KEY_BYTES], uint8_t priv[RAK_KEY_BYTES])
+{
+    rak_result r = rak_keypair_load(path, pub, priv);
+    if (r == RAK_RESULT_OK) {
+        return false;
+    }
+    if (r != RAK_RESULT_NOT_FOUND) {
+        ex_die(prog, "--key-file %s: cannot load a key pair: %s", path, rak_result_str(r));
+    }
+    ex_check(prog, "rak_keypair_generate", rak_keypair_generate(pub, priv));
+    r = rak_keypair_save(path, priv);
+    if (r != RAK_RESULT_OK) {
+        ex_die(prog, "--key-file %s: cannot save the new key pair: %s", path, rak_result_str(r));
+    }
+    return true;
+}
+
+/* Formats a RAK_KEY_BYTES key as 64 lower-case hex digits into buf. */
+static inline const char *ex_key_hex(const uint8_t key[RAK_KEY_BYTES], char buf[RAK_KEY_HEX_BYTES])
+{
+    if (rak_key_to_hex(key, buf) != RAK_RESULT_OK) {
+        strcpy(buf, "-");
+    }
+    return buf;
+}
+
+/* Parses --server-key HEX (64 hex digits) or exits. */
+static inline void ex_parse_key(const char *prog, const char *opt, const char *text,
+                                uint8_t out[RAK_KEY_BYTES])
+{
+    if (rak_key_from_hex(text, out) != RAK_RESULT_OK) {
+        ex_die(prog, "%s: expected 64 hex digits (a public key), got '%s'", opt, text);
+    }
+}
+
 /* The built-in network simulator, from the --sim-* options; applied to both directions. */
 struct ex_sim {
     rak_sim_options opts;

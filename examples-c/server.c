@@ -6,6 +6,7 @@
  *              [--max-connections N] [--password PW] [--offline-data TEXT] [--no-cookies]
  *              [--ban PATTERN[:SECONDS]]... [--echo] [--quit-after-ms M]
  *              [--ping-amplification F]
+ *              [--key-file F [--require-secure] [--require-client-key]]
  *              [--sim-loss PCT] [--sim-latency-ms MS] [--sim-jitter-ms MS]
  *              [--sim-dup PCT] [--sim-reorder PCT]
  *
@@ -20,9 +21,18 @@
  * --offline-data is given (or the protocol is Bedrock's, 10 or more) this server uses 16
  * unless told otherwise, so that RakNet 4 and Bedrock clients (33-byte pings) get answers.
  *
- * The first lines are "banned pattern=P seconds=S" per --ban, then
+ * --key-file turns on secure mode with the key pair saved in F (created, mode 0600, if F
+ * does not exist): clients that connect with rak_client --server-key (or --secure) get
+ * an encrypted, authenticated connection; plain clients still connect unless
+ * --require-secure. --require-client-key also refuses secure clients that present no
+ * key pair of their own (rak_client --key-file). Both need --key-file.
+ *
+ * The first lines are "public-key: HEX" with --key-file (64 lower-case hex digits, to
+ * give clients), "banned pattern=P seconds=S" per --ban, then
  * "listening port=P guid=G" (P is the bound port, useful with --port 0). Then one line
- * per event (see README.md). SIGINT / SIGTERM shut the server down cleanly. The --sim-*
+ * per event (see README.md); a secure connection's "connected" line ends in "secure",
+ * followed by "client-key=HEX" if the client proved a key pair, and datagrams that
+ * failed authentication print "security-alert conn=C addr=A forged=N replayed=M". SIGINT / SIGTERM shut the server down cleanly. The --sim-*
  * options turn on the library's network simulator for both directions of its traffic.
  */
 #include "common.h"
@@ -96,11 +106,30 @@ static void usage(void)
             "                  [--protocol V] [--max-connections N] [--password PW]\n"
             "                  [--offline-data TEXT] [--no-cookies] [--ban PATTERN[:SECONDS]]...\n"
             "                  [--echo] [--quit-after-ms M] [--ping-amplification F]\n"
+            "                  [--key-file F [--require-secure] [--require-client-key]]\n"
             "                  " EX_SIM_USAGE "\n");
     exit(2);
 }
 
 #define MAX_BANS 64
+
+/* " secure" and " client-key=HEX" for a secure connection, "" for a plain one (or one
+ * already gone). */
+static void describe_security(rak_peer *peer, rak_conn conn, char *out)
+{
+    rak_conn_stats cs;
+    uint8_t key[RAK_KEY_BYTES];
+    char hex[RAK_KEY_HEX_BYTES];
+    out[0] = '\0';
+    if (rak_peer_conn_stats(peer, conn, &cs, sizeof cs) != RAK_RESULT_OK || !cs.secure) {
+        return;
+    }
+    strcpy(out, " secure");
+    if (rak_peer_conn_remote_key(peer, conn, key) == RAK_RESULT_OK) {
+        strcat(out, " client-key=");
+        strcat(out, ex_key_hex(key, hex));
+    }
+}
 
 struct ban {
     char pattern[64];
@@ -145,6 +174,8 @@ int main(int argc, char **argv)
     const char *host = "0.0.0.0";
     const char *password = "";
     const char *offline = "";
+    const char *key_file = NULL;
+    bool require_secure = false, require_client_key = false;
     long port = -1;
     unsigned long long protocol = 6, max_conn = 32, quit_after_ms = 0, amplification = 0;
     bool echo = false, ipv6_only = false, reuse = false, cookies = true;
@@ -179,6 +210,12 @@ int main(int argc, char **argv)
             password = ex_value(prog, argc, argv, &i);
         } else if (!strcmp(a, "--offline-data")) {
             offline = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--key-file")) {
+            key_file = ex_value(prog, argc, argv, &i);
+        } else if (!strcmp(a, "--require-secure")) {
+            require_secure = true;
+        } else if (!strcmp(a, "--require-client-key")) {
+            require_client_key = true;
         } else if (!strcmp(a, "--echo")) {
             echo = true;
         } else if (!strcmp(a, "--ping-amplification")) {
@@ -196,6 +233,10 @@ int main(int argc, char **argv)
     }
     if (port < 0) {
         usage();
+    }
+    if ((require_secure || require_client_key) && !key_file) {
+        ex_die(prog, "%s needs --key-file (secure mode needs the server's key pair)",
+               require_secure ? "--require-secure" : "--require-client-key");
     }
 
     rak_config *config = NULL;
@@ -219,6 +260,21 @@ int main(int argc, char **argv)
     ex_check(prog, "--ping-amplification",
              rak_config_set_ping_amplification(config, (uint32_t)amplification));
     ex_apply_sim(prog, config, &sim);
+    if (key_file) {
+        uint8_t pub[RAK_KEY_BYTES], priv[RAK_KEY_BYTES];
+        char hex[RAK_KEY_HEX_BYTES];
+        bool created = ex_load_or_create_key(prog, key_file, pub, priv);
+        ex_check(prog, "--key-file", rak_config_set_key_pair(config, priv));
+        memset(priv, 0, sizeof priv);
+        ex_check(prog, "--require-secure", rak_config_set_require_secure(config, require_secure));
+        ex_check(prog, "--require-client-key",
+                 rak_config_set_require_client_key(config, require_client_key));
+        if (created) {
+            fprintf(stderr, "%s: generated a new key pair in %s\n", prog, key_file);
+        }
+        printf("public-key: %s\n", ex_key_hex(pub, hex));
+        fflush(stdout);
+    }
     rak_peer *peer = NULL;
     rak_result r = rak_peer_create(config, &peer);
     rak_config_destroy(config);
@@ -268,11 +324,27 @@ int main(int argc, char **argv)
             char addr[RAK_ADDRESS_STRLEN];
             const rak_event *e = &ev[i];
             switch (e->kind) {
-            case RAK_EVENT_KIND_CONNECTED:
-                printf("connected conn=%" PRIx64 " addr=%s guid=%016" PRIx64 " %s\n", e->conn.id,
+            case RAK_EVENT_KIND_CONNECTED: {
+                char security[32 + RAK_KEY_HEX_BYTES] = "";
+                if (key_file) {
+                    describe_security(peer, e->conn, security);
+                }
+                printf("connected conn=%" PRIx64 " addr=%s guid=%016" PRIx64 " %s%s\n", e->conn.id,
                        ex_address(&e->address, addr), e->guid,
-                       e->incoming ? "incoming" : "outgoing");
+                       e->incoming ? "incoming" : "outgoing", security);
                 break;
+            }
+            case RAK_EVENT_KIND_SECURITY_ALERT: {
+                rak_conn_stats cs;
+                memset(&cs, 0, sizeof cs);
+                rak_peer_conn_stats(peer, e->conn, &cs, sizeof cs); /* zeros if it is gone */
+                printf("security-alert conn=%" PRIx64 " addr=%s forged=%" PRIu64
+                       " replayed=%" PRIu64 "\n",
+                       e->conn.id, ex_address(&e->address, addr), cs.datagrams_forged,
+                       cs.datagrams_replayed);
+                rak_message_release(e->message);
+                break;
+            }
             case RAK_EVENT_KIND_MESSAGE:
                 printf("message conn=%" PRIx64 " len=%zu channel=%u reliability=%s\n", e->conn.id,
                        rak_message_len(e->message), (unsigned)e->channel,

@@ -3,8 +3,11 @@
  * forged and stale rak_conn values return RAK_RESULT_STALE_HANDLE, destroy(NULL) is a
  * no-op, and a server and a client exchange messages over loopback in one process,
  * then again through the callback API (rak_peer_dispatch), with statistics, lookups,
- * bans and logging.
+ * bans and logging; secure mode: key pairs, hex, key files, argument checks and secure
+ * loopback connections (pinned, unpinned, with a client key, and the refusals).
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,6 +550,279 @@ static void callbacks_and_stats(void)
     rak_peer_destroy(server);
 }
 
+/* --- secure mode ------------------------------------------------------------------- */
+
+static void secure_arguments(void)
+{
+    uint8_t pub[RAK_KEY_BYTES], priv[RAK_KEY_BYTES], pub2[RAK_KEY_BYTES], priv2[RAK_KEY_BYTES];
+    uint8_t key[RAK_KEY_BYTES];
+    char hex[RAK_KEY_HEX_BYTES];
+    rak_config *cfg = NULL;
+    rak_peer *peer = NULL;
+    rak_conn out = {0}, forged = {0xfeedull};
+
+    EXPECT(rak_keypair_generate(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_generate(pub, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_keypair_generate(pub, priv));
+    REQUIRE_OK(rak_keypair_generate(pub2, priv2));
+    CHECK(memcmp(pub, pub2, RAK_KEY_BYTES) != 0 && memcmp(priv, priv2, RAK_KEY_BYTES) != 0);
+    CHECK(memcmp(pub, priv, RAK_KEY_BYTES) != 0);
+
+    /* The public key derived from the private one is the generated one. */
+    EXPECT(rak_keypair_public_key(NULL, key), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_public_key(priv, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_keypair_public_key(priv, key));
+    CHECK(memcmp(key, pub, RAK_KEY_BYTES) == 0);
+    REQUIRE_OK(rak_keypair_public_key(priv2, key));
+    CHECK(memcmp(key, pub2, RAK_KEY_BYTES) == 0);
+
+    /* Hex: 64 lower-case digits out; exactly 64 digits of either case in. */
+    EXPECT(rak_key_to_hex(NULL, hex), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_to_hex(pub, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_key_to_hex(pub, hex));
+    CHECK(strlen(hex) == 64 && strspn(hex, "0123456789abcdef") == 64);
+    memset(key, 0, sizeof key);
+    REQUIRE_OK(rak_key_from_hex(hex, key));
+    CHECK(memcmp(key, pub, RAK_KEY_BYTES) == 0);
+    char upper[RAK_KEY_HEX_BYTES];
+    for (size_t i = 0; i < sizeof upper; i++) {
+        upper[i] = (hex[i] >= 'a' && hex[i] <= 'f') ? (char)(hex[i] - 'a' + 'A') : hex[i];
+    }
+    memset(key, 0, sizeof key);
+    REQUIRE_OK(rak_key_from_hex(upper, key));
+    CHECK(memcmp(key, pub, RAK_KEY_BYTES) == 0);
+    EXPECT(rak_key_from_hex(NULL, key), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_from_hex(hex, NULL), RAK_RESULT_NULL_ARGUMENT);
+    char bad[80];
+    memset(key, 0xAA, sizeof key);
+    EXPECT(rak_key_from_hex("", key), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_key_from_hex("abc", key), RAK_RESULT_INVALID_ARGUMENT);
+    memcpy(bad, hex, 63);
+    bad[63] = '\0'; /* 63 digits */
+    EXPECT(rak_key_from_hex(bad, key), RAK_RESULT_INVALID_ARGUMENT);
+    memcpy(bad, hex, 64);
+    bad[64] = '0';
+    bad[65] = '\0'; /* 65 digits */
+    EXPECT(rak_key_from_hex(bad, key), RAK_RESULT_INVALID_ARGUMENT);
+    memcpy(bad, hex, 65);
+    bad[10] = 'g'; /* not a hex digit */
+    EXPECT(rak_key_from_hex(bad, key), RAK_RESULT_INVALID_ARGUMENT);
+    bad[10] = ' ';
+    EXPECT(rak_key_from_hex(bad, key), RAK_RESULT_INVALID_ARGUMENT);
+    for (size_t i = 0; i < sizeof key; i++) {
+        CHECK(key[i] == 0xAA); /* nothing written on failure */
+    }
+
+    /* Key files: a round trip in a scratch directory; missing, garbage, unwritable. */
+    char dir[] = "/tmp/rak_api_test_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64], missing[64], garbage[64], nodir[80];
+    snprintf(path, sizeof path, "%s/server.key", dir);
+    snprintf(missing, sizeof missing, "%s/missing.key", dir);
+    snprintf(garbage, sizeof garbage, "%s/garbage.key", dir);
+    snprintf(nodir, sizeof nodir, "%s/no/such/dir/x.key", dir);
+    EXPECT(rak_keypair_save(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_save(path, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_save(nodir, priv), RAK_RESULT_IO);
+    REQUIRE_OK(rak_keypair_save(path, priv));
+    EXPECT(rak_keypair_load(NULL, pub2, priv2), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_load(path, NULL, priv2), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_load(path, pub2, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_keypair_load(missing, pub2, priv2), RAK_RESULT_NOT_FOUND);
+    memset(pub2, 0, sizeof pub2);
+    memset(priv2, 0, sizeof priv2);
+    REQUIRE_OK(rak_keypair_load(path, pub2, priv2));
+    CHECK(memcmp(pub2, pub, RAK_KEY_BYTES) == 0 && memcmp(priv2, priv, RAK_KEY_BYTES) == 0);
+    FILE *f = fopen(path, "r");
+    char line[128];
+    int public_lines = 0;
+    CHECK(f != NULL);
+    while (f && fgets(line, sizeof line, f)) {
+        public_lines += strncmp(line, "public-key: ", 12) == 0 && strncmp(line + 12, hex, 64) == 0;
+    }
+    if (f) {
+        fclose(f);
+    }
+    CHECK(public_lines == 1);
+    f = fopen(garbage, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("private-key: not hex at all\n", f);
+        fclose(f);
+    }
+    EXPECT(rak_keypair_load(garbage, pub2, priv2), RAK_RESULT_INVALID_ARGUMENT);
+    CHECK(remove(garbage) == 0 && remove(path) == 0 && remove(dir) == 0);
+
+    /* Config: the requirements need a key pair; NULL removes it and them. */
+    EXPECT(rak_config_set_key_pair(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_require_secure(NULL, true), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_require_client_key(NULL, true), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_config_create(&cfg));
+    EXPECT(rak_config_set_require_secure(cfg, true), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_config_set_require_client_key(cfg, true), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_config_set_require_secure(cfg, false));
+    REQUIRE_OK(rak_config_set_key_pair(cfg, priv));
+    REQUIRE_OK(rak_config_set_require_secure(cfg, true));
+    REQUIRE_OK(rak_config_set_require_client_key(cfg, true));
+    REQUIRE_OK(rak_config_set_key_pair(cfg, NULL));
+    EXPECT(rak_config_set_require_secure(cfg, true), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_peer_create(cfg, &peer));
+    rak_config_destroy(cfg);
+    EXPECT(rak_config_set_key_pair(cfg, priv), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_config_set_require_secure(cfg, false), RAK_RESULT_STALE_HANDLE);
+
+    /* Connect and remote key: NULLs, bad port, forged and stale handles. */
+    EXPECT(rak_peer_connect_secure(NULL, "127.0.0.1", 1, NULL, pub, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_secure(peer, NULL, 1, NULL, pub, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_secure(peer, "127.0.0.1", 1, NULL, pub, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_secure(peer, "127.0.0.1", 0, NULL, pub, &out),
+           RAK_RESULT_INVALID_ARGUMENT);
+    CHECK(out.id == 0);
+    EXPECT(rak_peer_conn_remote_key(NULL, forged, key), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_remote_key(peer, forged, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conn_remote_key(peer, forged, key), RAK_RESULT_STALE_HANDLE);
+    rak_conn zero = {0};
+    EXPECT(rak_peer_conn_remote_key(peer, zero, key), RAK_RESULT_STALE_HANDLE);
+    rak_peer_destroy(peer);
+    EXPECT(rak_peer_connect_secure(peer, "127.0.0.1", 1, NULL, NULL, &out),
+           RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_conn_remote_key(peer, forged, key), RAK_RESULT_STALE_HANDLE);
+    CHECK(strcmp(rak_reason_str(RAK_REASON_SERVER_NOT_SECURE), "server not secure") == 0);
+    CHECK(strcmp(rak_reason_str(RAK_REASON_PUBLIC_KEY_MISMATCH), "public key mismatch") == 0);
+    CHECK(strcmp(rak_reason_str(RAK_REASON_CLIENT_KEY_REQUIRED), "client key required") == 0);
+    CHECK(strcmp(rak_reason_str(RAK_REASON_SECURE_HANDSHAKE_FAILED), "secure handshake failed") == 0);
+}
+
+/* A peer bound to 127.0.0.1, with the key pair of `priv` if not NULL. */
+static rak_peer *secure_peer(const uint8_t *priv, uint32_t max_incoming, bool require_secure)
+{
+    rak_config *cfg = NULL;
+    rak_peer *peer = NULL;
+    REQUIRE_OK(rak_config_create(&cfg));
+    REQUIRE_OK(rak_config_set_bind(cfg, "127.0.0.1", 0));
+    REQUIRE_OK(rak_config_set_max_incoming(cfg, max_incoming));
+    if (priv) {
+        REQUIRE_OK(rak_config_set_key_pair(cfg, priv));
+        REQUIRE_OK(rak_config_set_require_secure(cfg, require_secure));
+    }
+    REQUIRE_OK(rak_peer_create(cfg, &peer));
+    rak_config_destroy(cfg);
+    return peer;
+}
+
+/* Secure connections over loopback: pinned with a client key, unpinned without one,
+ * a wrong pin, a plain client at a server that requires secure mode, and a secure
+ * client at a plain server. */
+static void secure_loopback(void)
+{
+    uint8_t spub[RAK_KEY_BYTES], spriv[RAK_KEY_BYTES], cpub[RAK_KEY_BYTES], cpriv[RAK_KEY_BYTES];
+    uint8_t key[RAK_KEY_BYTES], wrong[RAK_KEY_BYTES];
+    REQUIRE_OK(rak_keypair_generate(spub, spriv));
+    REQUIRE_OK(rak_keypair_generate(cpub, cpriv));
+    memcpy(wrong, spub, sizeof wrong);
+    wrong[0] ^= 1;
+
+    rak_peer *server = secure_peer(spriv, 8, true);
+    uint16_t port = 0;
+    REQUIRE_OK(rak_peer_local_port(server, &port));
+
+    /* Pinned, and the client proves a key pair of its own. */
+    rak_peer *client = secure_peer(cpriv, 0, false);
+    rak_conn conn = {0};
+    REQUIRE_OK(rak_peer_connect_secure(client, "127.0.0.1", port, NULL, spub, &conn));
+    rak_event up = wait_for(client, RAK_EVENT_KIND_CONNECTED);
+    CHECK(up.conn.id == conn.id);
+    rak_event in = wait_for(server, RAK_EVENT_KIND_CONNECTED);
+    REQUIRE_OK(rak_peer_conn_remote_key(client, conn, key));
+    CHECK(memcmp(key, spub, RAK_KEY_BYTES) == 0);
+    REQUIRE_OK(rak_peer_conn_remote_key(server, in.conn, key));
+    CHECK(memcmp(key, cpub, RAK_KEY_BYTES) == 0);
+    rak_conn_stats cs;
+    REQUIRE_OK(rak_peer_conn_stats(client, conn, &cs, sizeof cs));
+    CHECK(cs.secure && cs.datagrams_forged == 0 && cs.datagrams_replayed == 0);
+    REQUIRE_OK(rak_peer_conn_stats(server, in.conn, &cs, sizeof cs));
+    CHECK(cs.secure);
+
+    /* A small and a split message, both ways intact. */
+    size_t lens[2] = {40, 20000};
+    for (int k = 0; k < 2; k++) {
+        uint8_t *msg = malloc(lens[k]);
+        CHECK(msg != NULL);
+        if (!msg) {
+            exit(1);
+        }
+        for (size_t i = 0; i < lens[k]; i++) {
+            msg[i] = (uint8_t)(i * 13 + (size_t)k);
+        }
+        msg[0] = 134;
+        REQUIRE_OK(rak_peer_send(client, conn, msg, lens[k], NULL, NULL));
+        rak_event got = wait_for(server, RAK_EVENT_KIND_MESSAGE);
+        CHECK(rak_message_len(got.message) == lens[k]);
+        CHECK(memcmp(rak_message_data(got.message), msg, lens[k]) == 0);
+        REQUIRE_OK(rak_peer_send(server, got.conn, rak_message_data(got.message),
+                                 rak_message_len(got.message), NULL, NULL));
+        rak_message_release(got.message);
+        rak_event back = wait_for(client, RAK_EVENT_KIND_MESSAGE);
+        CHECK(rak_message_len(back.message) == lens[k]);
+        CHECK(memcmp(rak_message_data(back.message), msg, lens[k]) == 0);
+        rak_message_release(back.message);
+        free(msg);
+    }
+
+    /* Unpinned (trust on first use) and keyless: the server has no key to show. */
+    rak_peer *tofu = secure_peer(NULL, 0, false);
+    rak_conn tconn = {0};
+    REQUIRE_OK(rak_peer_connect_secure(tofu, "127.0.0.1", port, NULL, NULL, &tconn));
+    wait_for(tofu, RAK_EVENT_KIND_CONNECTED);
+    REQUIRE_OK(rak_peer_conn_remote_key(tofu, tconn, key));
+    CHECK(memcmp(key, spub, RAK_KEY_BYTES) == 0);
+    rak_event tin = wait_for(server, RAK_EVENT_KIND_CONNECTED);
+    EXPECT(rak_peer_conn_remote_key(server, tin.conn, key), RAK_RESULT_NOT_FOUND);
+
+    /* A wrong pin, and a plain client at a server that requires secure mode. */
+    rak_peer *other = secure_peer(NULL, 0, false);
+    rak_conn oconn = {0};
+    REQUIRE_OK(rak_peer_connect_secure(other, "127.0.0.1", port, NULL, wrong, &oconn));
+    rak_event failed = wait_for(other, RAK_EVENT_KIND_CONNECT_FAILED);
+    CHECK(failed.conn.id == oconn.id && failed.reason == RAK_REASON_PUBLIC_KEY_MISMATCH);
+    REQUIRE_OK(rak_peer_connect(other, "127.0.0.1", port, NULL, 0, &oconn));
+    failed = wait_for(other, RAK_EVENT_KIND_CONNECT_FAILED);
+    CHECK(failed.conn.id == oconn.id && failed.reason == RAK_REASON_SECURITY_MISMATCH);
+    EXPECT(rak_peer_conn_remote_key(other, oconn, key), RAK_RESULT_STALE_HANDLE);
+    rak_peer_stats ps;
+    REQUIRE_OK(rak_peer_get_stats(server, &ps, sizeof ps));
+    CHECK(ps.refused_security_required >= 1 && ps.dropped_forged == 0);
+
+    /* A secure client at a plain server never falls back to plain. */
+    rak_peer *plain = secure_peer(NULL, 4, false);
+    uint16_t plain_port = 0;
+    REQUIRE_OK(rak_peer_local_port(plain, &plain_port));
+    REQUIRE_OK(rak_peer_connect_secure(other, "127.0.0.1", plain_port, NULL, NULL, &oconn));
+    failed = wait_for(other, RAK_EVENT_KIND_CONNECT_FAILED);
+    CHECK(failed.conn.id == oconn.id && failed.reason == RAK_REASON_SERVER_NOT_SECURE);
+
+    /* A plain connection has no remote key. */
+    REQUIRE_OK(rak_peer_connect(other, "127.0.0.1", plain_port, NULL, 0, &oconn));
+    wait_for(other, RAK_EVENT_KIND_CONNECTED);
+    EXPECT(rak_peer_conn_remote_key(other, oconn, key), RAK_RESULT_NOT_FOUND);
+    REQUIRE_OK(rak_peer_conn_stats(other, oconn, &cs, sizeof cs));
+    CHECK(!cs.secure);
+
+    /* Closing a secure connection: the remote key goes with it. */
+    REQUIRE_OK(rak_peer_close(client, conn, true));
+    rak_event down = wait_for(server, RAK_EVENT_KIND_DISCONNECTED);
+    CHECK(down.conn.id == in.conn.id && down.reason == RAK_REASON_CLOSED_BY_REMOTE);
+    wait_for(client, RAK_EVENT_KIND_DISCONNECTED);
+    EXPECT(rak_peer_conn_remote_key(client, conn, key), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_conn_remote_key(server, in.conn, key), RAK_RESULT_STALE_HANDLE);
+
+    rak_peer_destroy(plain);
+    rak_peer_destroy(other);
+    rak_peer_destroy(tofu);
+    rak_peer_destroy(client);
+    rak_peer_destroy(server);
+}
+
 int main(void)
 {
     null_arguments();
@@ -554,6 +830,8 @@ int main(void)
     loopback();
     null_and_stale_new_functions();
     callbacks_and_stats();
+    secure_arguments();
+    secure_loopback();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
