@@ -12,7 +12,7 @@ use super::manage::{connect, rak_connect_options};
 use super::peer::{rak_peer, with_peer};
 use super::result::rak_result;
 use crate::proto::secure::{parse_key_hex, to_hex, KeyPair};
-use crate::proto::SecureConnect;
+use crate::proto::{SecureConfig, SecureConnect};
 
 /// Length in bytes of a secure-mode public or private key (X25519).
 pub const RAK_KEY_BYTES: usize = 32;
@@ -195,6 +195,22 @@ pub extern "C" fn rak_config_set_key_pair(
     })
 }
 
+/// Sets one of the secure-mode requirements, which need a key pair.
+fn set_requirement(
+    config: *mut rak_config,
+    required: bool,
+    flag: fn(&mut SecureConfig) -> &mut bool,
+) -> rak_result {
+    boundary(|| {
+        let secure = &mut config_mut(config)?.proto.secure;
+        if required && secure.key_pair.is_none() {
+            return Err(rak_result::InvalidArgument);
+        }
+        *flag(secure) = required;
+        Ok(())
+    })
+}
+
 /// Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
 /// Bedrock clients get the security flag in OPEN_CONNECTION_REPLY_2 and give up
 /// (libraknet clients report RAK_REASON_SECURITY_MISMATCH); counted in
@@ -210,14 +226,7 @@ pub extern "C" fn rak_config_set_require_secure(
     config: *mut rak_config,
     required: bool,
 ) -> rak_result {
-    boundary(|| {
-        let c = config_mut(config)?;
-        if required && c.proto.secure.key_pair.is_none() {
-            return Err(rak_result::InvalidArgument);
-        }
-        c.proto.secure.require_secure = required;
-        Ok(())
-    })
+    set_requirement(config, required, |s| &mut s.require_secure)
 }
 
 /// Requires secure clients to prove a key pair of their own (set with
@@ -235,14 +244,7 @@ pub extern "C" fn rak_config_set_require_client_key(
     config: *mut rak_config,
     required: bool,
 ) -> rak_result {
-    boundary(|| {
-        let c = config_mut(config)?;
-        if required && c.proto.secure.key_pair.is_none() {
-            return Err(rak_result::InvalidArgument);
-        }
-        c.proto.secure.require_client_key = required;
-        Ok(())
-    })
+    set_requirement(config, required, |s| &mut s.require_client_key)
 }
 
 /// As `rak_peer_connect_ex()`, but the connection is secure: every datagram after the
@@ -270,24 +272,16 @@ pub extern "C" fn rak_peer_connect_secure(
     server_key: *const u8,
     out_conn: *mut rak_conn,
 ) -> rak_result {
-    boundary(|| {
-        let server_key = if server_key.is_null() {
-            None
-        } else {
-            Some(key_in(server_key)?)
-        };
-        match connect(
-            peer,
-            host,
-            port,
-            options,
-            Some(SecureConnect { server_key }),
-            out_conn,
-        ) {
-            rak_result::Ok => Ok(()),
-            e => Err(e),
-        }
-    })
+    // NULL is "no pin"; key_in only fails for NULL.
+    let server_key = key_in(server_key).ok();
+    connect(
+        peer,
+        host,
+        port,
+        options,
+        Some(SecureConnect { server_key }),
+        out_conn,
+    )
 }
 
 /// Writes the remote system's proven public key (RAK_KEY_BYTES) of secure connection
