@@ -12,6 +12,7 @@
 
 mod budget;
 mod clock;
+mod idmap;
 pub(crate) mod log;
 mod netsim;
 mod peer;

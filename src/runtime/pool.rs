@@ -71,35 +71,59 @@ pub(crate) fn source() -> BufferSource {
         .clone()
 }
 
-/// A copy of a message on its way to the network thread; its buffer returns to the pool
-/// when dropped.
-pub(crate) struct PooledBuf(Vec<u8>);
+/// Messages up to this many bytes travel inside the command itself: no buffer to take
+/// from and give back to the pool, no pointer for the network thread to follow. Most
+/// game messages (inputs, positions) are this small.
+const INLINE: usize = 64;
+
+/// A copy of a message on its way to the network thread: small ones inline, larger ones
+/// in a pooled buffer that returns to the pool when dropped.
+pub(crate) enum PooledBuf {
+    /// `bytes[..len]`.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// A buffer from the pool.
+    Heap(Vec<u8>),
+}
 
 impl PooledBuf {
-    /// A pooled copy of `data`.
+    /// A copy of `data`.
     pub(crate) fn copy_of(data: &[u8]) -> PooledBuf {
+        if data.len() <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            bytes[..data.len()].copy_from_slice(data);
+            // INLINE < 256: the length fits.
+            return PooledBuf::Inline {
+                len: data.len() as u8,
+                bytes,
+            };
+        }
         let mut v = take(data.len());
         v.extend_from_slice(data);
-        PooledBuf(v)
+        PooledBuf::Heap(v)
     }
 }
 
 impl Deref for PooledBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.0
+        match self {
+            PooledBuf::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            PooledBuf::Heap(v) => v,
+        }
     }
 }
 
 impl Drop for PooledBuf {
     fn drop(&mut self) {
-        recycle(std::mem::take(&mut self.0));
+        if let PooledBuf::Heap(v) = self {
+            recycle(std::mem::take(v));
+        }
     }
 }
 
 impl fmt::Debug for PooledBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PooledBuf({} bytes)", self.0.len())
+        write!(f, "PooledBuf({} bytes)", self.len())
     }
 }
 
@@ -130,10 +154,24 @@ mod tests {
 
     #[test]
     fn a_pooled_copy_returns_its_buffer_when_dropped() {
-        let b = PooledBuf::copy_of(b"hello");
-        assert_eq!(&*b, b"hello");
-        assert_eq!(b.len(), 5);
+        let data = [7u8; 100];
+        let b = PooledBuf::copy_of(&data);
+        assert!(matches!(b, PooledBuf::Heap(_)));
+        assert_eq!(&*b, &data[..]);
         drop(b);
-        assert!(FREE[0].get().is_some_and(|q| !q.is_empty()));
+        assert!(FREE[1].get().is_some_and(|q| !q.is_empty()));
+    }
+
+    #[test]
+    fn small_copies_are_inline() {
+        for data in [&b"hello"[..], &[9u8; INLINE][..]] {
+            let b = PooledBuf::copy_of(data);
+            assert!(matches!(b, PooledBuf::Inline { .. }));
+            assert_eq!(&*b, data);
+        }
+        assert!(matches!(
+            PooledBuf::copy_of(&[1u8; INLINE + 1]),
+            PooledBuf::Heap(_)
+        ));
     }
 }
