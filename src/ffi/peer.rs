@@ -213,6 +213,11 @@ pub extern "C" fn rak_peer_connect(
 /// `rak_runtime_stats.sends_dropped`); either way a *_WITH_ACK_RECEIPT send then gets a
 /// RAK_EVENT_KIND_RECEIPT_LOST event.
 ///
+/// Latency: a send that comes while the network thread sleeps, and not right after
+/// another send, is framed and handed to the socket by the calling thread before this
+/// call returns (a few microseconds), sparing the network thread's wakeup; sends in
+/// quick succession are left to the network thread, which packs them into datagrams.
+///
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn rak_peer_send(
@@ -424,6 +429,12 @@ pub extern "C" fn rak_peer_poll(
 
 /// As `rak_peer_poll()`, but when no event is waiting, blocks until one arrives or
 /// `timeout_ms` passes (then `*out_n` is 0).
+///
+/// On Linux one waiting thread at a time reads the peer's socket itself while it
+/// waits, and handles what arrives as the network thread would (acknowledgements
+/// included), so an answer reaches it without a hand-over between threads; further
+/// waiters, and other systems, wait for the network thread. The log callback still
+/// runs on the network thread only.
 ///
 /// Returns RAK_RESULT_OK (also when the timeout passed: `*out_n` is then 0);
 /// RAK_RESULT_NULL_ARGUMENT if `peer`, `out` or `out_n` is NULL;

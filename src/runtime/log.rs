@@ -57,6 +57,9 @@ impl LogLevel {
 /// Where log messages go: called with the level and the text (one line, no newline).
 pub type LogSink = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
 
+/// Log lines of passes run on application threads, waiting for the network thread.
+pub(crate) type DeferredLogs = crossbeam_queue::SegQueue<(LogLevel, String)>;
+
 /// A sink and the least important level it wants. The default logs nothing.
 #[derive(Clone, Default)]
 pub struct Logger {
@@ -85,6 +88,28 @@ impl Logger {
     /// Whether a message of `level` would go anywhere (check before formatting).
     pub(crate) fn enabled(&self, level: LogLevel) -> bool {
         self.sink.is_some() && self.max.is_some_and(|m| level <= m)
+    }
+
+    /// A logger with the same level that queues its messages in `queue` instead of
+    /// calling the sink (for passes run on application threads; the network thread
+    /// forwards them with `forward`). Logs nothing if `self` logs nothing.
+    pub(crate) fn deferred_to(&self, queue: Arc<DeferredLogs>) -> Logger {
+        if self.sink.is_none() {
+            return Logger::default();
+        }
+        Logger {
+            sink: Some(Arc::new(move |level, text: &str| {
+                queue.push((level, text.to_owned()))
+            })),
+            max: self.max,
+        }
+    }
+
+    /// Hands an already formatted message to the sink (level checked when it was made).
+    pub(crate) fn forward(&self, level: LogLevel, text: &str) {
+        if let Some(sink) = &self.sink {
+            let _ = catch_unwind(AssertUnwindSafe(|| sink(level, text)));
+        }
     }
 
     /// Formats and forwards a message if its level is enabled. A sink that panics is

@@ -17,14 +17,20 @@ use std::time::Duration;
 
 use super::budget::Refused;
 use super::clock;
-use super::log::{install_quiet_hook, quietly, Logger};
+use super::log::{install_quiet_hook, quietly, take_panic_message, LogLevel, Logger};
 use super::netsim::{SimConfig, SimStats};
 use super::pool::{self, PooledBuf};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
 use super::socket::{BindOptions, Socket};
-use super::thread::NetThread;
+use super::thread::Driver;
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
+
+/// Sends at least this far apart (per peer) are applied and transmitted by the sending
+/// thread when it can take the network thread's state at once (`Peer::send`): a round
+/// trip's request or answer, a game's first send of a frame. Closer sends go through
+/// the command queue so the network thread packs them into datagrams together.
+const SPARSE_SEND_GAP: Duration = Duration::from_micros(20);
 use crate::proto::{
     self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
 };
@@ -154,6 +160,8 @@ pub enum PeerEvent {
 /// Dropping a peer that was not shut down runs `shutdown(Duration::from_millis(500))`.
 pub struct Peer {
     shared: Arc<Shared>,
+    /// The socket, polled by `wait_event` (open until the network thread ends).
+    socket_fd: std::os::fd::RawFd,
     thread: Option<JoinHandle<()>>,
     local_addr: SocketAddr,
     ipv6_only: bool,
@@ -207,6 +215,7 @@ impl Peer {
         };
         let socket = Socket::bind(config.bind, bind_options).map_err(PeerError::Io)?;
         let local_addr = socket.local_addr();
+        let socket_fd = socket.raw_fd();
         let mut proto = config.proto.clone();
         if proto.reliability.buffers == proto::BufferSource::default() {
             // Received messages come in recycled buffers (`pool.rs`).
@@ -245,11 +254,13 @@ impl Peer {
                 }));
                 match built {
                     Ok((endpoint, guid)) => {
-                        let _ = ready_tx.send(Some(guid));
-                        NetThread::new(thread_shared, endpoint, socket)
+                        let driver = Driver::new(thread_shared.clone(), endpoint, socket)
                             .with_simulator(&sim_out, &sim_in, sim_seed)
-                            .with_logger(log)
-                            .run();
+                            .with_logger(log);
+                        let thread = driver.thread();
+                        *thread_shared.driver.lock() = Some(driver);
+                        let _ = ready_tx.send(Some(guid));
+                        thread.run();
                     }
                     Err(_) => {
                         let _ = ready_tx.send(None);
@@ -260,6 +271,7 @@ impl Peer {
         match ready_rx.recv() {
             Ok(Some(guid)) => Ok(Peer {
                 shared,
+                socket_fd,
                 thread: Some(thread),
                 local_addr,
                 ipv6_only: config.ipv6_only,
@@ -334,7 +346,7 @@ impl Peer {
             conn,
             addr,
             password: password.to_vec(),
-            opts,
+            opts: Box::new(opts),
         };
         if self.shared.commands.push(cmd).is_err() {
             self.shared.registry.remove(conn);
@@ -386,8 +398,48 @@ impl Peer {
             self.shared.budgets.release(conn, data.len());
             return Err(PeerError::QueueFull);
         }
-        self.shared.waker.wake();
+        if !self.serve_sparse_send() {
+            self.shared.waker.wake();
+        }
         Ok(receipt)
+    }
+
+    /// After a send was queued: if the network thread sleeps and sends on this peer are
+    /// sparse (the gap is measured between sends that find it asleep), applies and transmits the queued commands on this thread
+    /// (`thread.rs`), sparing the network thread's wakeup. Returns false if the caller
+    /// must wake it as usual. Back-to-back sends are left to the network thread, which
+    /// packs them into full datagrams.
+    fn serve_sparse_send(&self) -> bool {
+        if !self.shared.waker.is_asleep() {
+            // A running network thread picks the send up in its pass.
+            return false;
+        }
+        let now = clock::now().as_micros();
+        let last = self.shared.last_send.swap(now, Ordering::Relaxed);
+        if now.saturating_sub(last) < SPARSE_SEND_GAP.as_micros() as u64
+            || self.shared.stop() != Stop::No
+        {
+            return false;
+        }
+        let Some(mut guard) = self.shared.driver.try_lock() else {
+            return false;
+        };
+        let Some(driver) = guard.as_mut() else {
+            return false;
+        };
+        match catch_unwind(AssertUnwindSafe(|| quietly(|| driver.serve_commands()))) {
+            Ok(false) => true,
+            Ok(true) => {
+                drop(guard);
+                self.shared.retune.store(true, Ordering::Relaxed);
+                false
+            }
+            Err(_) => {
+                drop(guard);
+                self.inline_failed();
+                true
+            }
+        }
     }
 
     /// Closes a connection or cancels an attempt.
@@ -456,7 +508,7 @@ impl Peer {
         {
             return Err(PeerError::InvalidArgument);
         }
-        self.push(Command::SetSimulator { outgoing, incoming })
+        self.push(Command::SetSimulator(Box::new((outgoing, incoming))))
     }
 
     /// Counters of the runtime: dropped sends and the network simulator.
@@ -475,13 +527,100 @@ impl Peer {
     }
 
     /// Next event, waiting up to `timeout`.
+    ///
+    /// On Linux, one waiting thread at a time polls the socket itself and handles what
+    /// arrives (`wake.rs`), so an answer reaches it without a hand-over from the network
+    /// thread; other waiters, and other systems, wait for the network thread's events.
     pub fn wait_event(&self, timeout: Duration) -> Option<PeerEvent> {
         if self.shared.is_stopped() {
             return self.poll_event();
         }
+        if let Some(ev) = self.shared.take_event() {
+            return Some(ev);
+        }
+        if let Some(result) = self.wait_polling(timeout) {
+            return result;
+        }
         self.shared
             .events
             .wait(timeout, || self.shared.take_event())
+    }
+
+    /// `wait_event` polling the socket; `None` if this thread cannot be the poller (then
+    /// nothing happened and the caller waits as usual).
+    fn wait_polling(&self, timeout: Duration) -> Option<Option<PeerEvent>> {
+        let poller = &self.shared.events.poller;
+        if self.shared.stop() != Stop::No || self.shared.is_failed() || !poller.begin() {
+            return None;
+        }
+        if !self.shared.waker.set_app_reading(true) {
+            poller.end();
+            return None;
+        }
+        let deadline = clock::now() + timeout;
+        let mut readable = true; // something may have arrived before the poll began
+        let result = loop {
+            if readable && !self.serve(|d| d.serve_socket()) {
+                break None; // the network thread has stopped or failed
+            }
+            if let Some(ev) = self.shared.take_event() {
+                break Some(Some(ev));
+            }
+            let now = clock::now();
+            if now >= deadline || self.shared.stop() != Stop::No {
+                break Some(None);
+            }
+            readable = poller.wait(self.socket_fd, deadline - now);
+        };
+        self.shared.waker.set_app_reading(false);
+        poller.end();
+        match result {
+            // Fall back to waiting for the network thread for the rest of the time.
+            None => Some(
+                self.shared
+                    .events
+                    .wait(deadline.saturating_since(clock::now()), || {
+                        self.shared.take_event()
+                    }),
+            ),
+            r => r,
+        }
+    }
+
+    /// Runs `work` on the network thread's state on this thread (`thread.rs`), waiting
+    /// for the lock; wakes the network thread if `work` says its sleep is outdated.
+    /// Returns false if the state is gone (stopped) or the work panicked (the peer has
+    /// failed then).
+    fn serve(&self, work: impl FnOnce(&mut Driver) -> bool) -> bool {
+        let mut guard = self.shared.driver.lock();
+        let Some(driver) = guard.as_mut() else {
+            return false;
+        };
+        match catch_unwind(AssertUnwindSafe(|| quietly(|| work(driver)))) {
+            Ok(retune) => {
+                drop(guard);
+                if retune {
+                    self.shared.retune.store(true, Ordering::Relaxed);
+                    self.shared.waker.wake();
+                }
+                true
+            }
+            Err(_) => {
+                drop(guard);
+                self.inline_failed();
+                false
+            }
+        }
+    }
+
+    /// A pass run on this thread panicked: the peer fails, as if the network thread had.
+    fn inline_failed(&self) {
+        let why = take_panic_message().unwrap_or_else(|| "a panic".into());
+        self.shared
+            .deferred_logs
+            .push((LogLevel::Error, format!("network thread failed: {why}")));
+        self.shared.fail();
+        self.shared.waker.wake();
     }
 
     /// Identity and state of a live connection.

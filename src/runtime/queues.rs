@@ -33,6 +33,7 @@ use super::clock;
 use super::netsim::SimConfig;
 use super::peer::PeerEvent;
 use super::pool::PooledBuf;
+use super::wake::AppPoll;
 use crate::proto::{ConnId, ConnStats, ConnectOptions, EndpointStats, Receipt, SendOptions};
 
 /// An application request, carried to the network thread.
@@ -46,8 +47,9 @@ pub(crate) enum Command {
         addr: SocketAddr,
         /// Password to present.
         password: Vec<u8>,
-        /// Probe count, spacing and timeout of this attempt.
-        opts: ConnectOptions,
+        /// Probe count, spacing and timeout of this attempt (boxed: rare, and large
+        /// next to a send, which sets the size of every queue slot).
+        opts: Box<ConnectOptions>,
     },
     /// `Endpoint::send_with_receipt` with a copy of the message.
     Send {
@@ -78,13 +80,10 @@ pub(crate) enum Command {
     SetOfflineData(Vec<u8>),
     /// `Endpoint::set_max_incoming`.
     SetMaxIncoming(u32),
-    /// Replaces the network simulator's model of a direction (`None` = unchanged).
-    SetSimulator {
-        /// Datagrams leaving the endpoint.
-        outgoing: Option<SimConfig>,
-        /// Datagrams arriving from the socket.
-        incoming: Option<SimConfig>,
-    },
+    /// Replaces the network simulator's model of a direction (`None` = unchanged):
+    /// datagrams leaving the endpoint, then those arriving from the socket (boxed as
+    /// `Connect`'s options are).
+    SetSimulator(Box<(Option<SimConfig>, Option<SimConfig>)>),
     /// `Endpoint::add_ban` (the pattern's syntax was checked by the caller).
     Ban {
         /// IPv4 with `*` octets, or an IPv6 address.
@@ -164,19 +163,22 @@ pub(crate) struct EventQueue {
     cond: Condvar,
     /// The network thread holds events it could not push: a `pop` should wake it.
     backlogged: AtomicBool,
+    /// The application thread that polls the socket while it waits (`wake.rs`).
+    pub(crate) poller: AppPoll,
 }
 
 impl EventQueue {
     /// A queue of `capacity` slots (at least one).
-    pub(crate) fn new(capacity: usize) -> EventQueue {
-        EventQueue {
+    pub(crate) fn new(capacity: usize) -> std::io::Result<EventQueue> {
+        Ok(EventQueue {
             queue: ArrayQueue::new(capacity.max(1)),
             last_publish: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             lock: Mutex::new(()),
             cond: Condvar::new(),
             backlogged: AtomicBool::new(false),
-        }
+            poller: AppPoll::new()?,
+        })
     }
 
     /// Slots in the queue.
@@ -208,6 +210,7 @@ impl EventQueue {
             let _guard = self.lock.lock();
             self.cond.notify_all();
         }
+        self.poller.notify();
     }
 
     /// Application thread: the next event, if any.
@@ -352,7 +355,7 @@ mod tests {
 
     #[test]
     fn overflow_keeps_order_and_loses_nothing() {
-        let q = EventQueue::new(2);
+        let q = EventQueue::new(2).unwrap();
         let mut out = EventOutbox::default();
         for n in 1..=5 {
             out.deliver(&q, ev(n));
@@ -380,7 +383,7 @@ mod tests {
 
     #[test]
     fn wait_times_out() {
-        let q = EventQueue::new(4);
+        let q = EventQueue::new(4).unwrap();
         let t0 = clock::now();
         assert_eq!(q.wait(Duration::from_millis(20), || q.pop()), None);
         assert!(clock::now() - t0 >= Duration::from_millis(20));
@@ -388,7 +391,7 @@ mod tests {
 
     #[test]
     fn wait_returns_when_an_event_is_published() {
-        let q = Arc::new(EventQueue::new(4));
+        let q = Arc::new(EventQueue::new(4).unwrap());
         let q2 = q.clone();
         let waiter = std::thread::spawn(move || q2.wait(Duration::from_secs(10), || q2.pop()));
         // Publish repeatedly until the waiter has it: correct whether it registered first
@@ -403,7 +406,7 @@ mod tests {
 
     #[test]
     fn waiters_see_a_state_change_published_without_events() {
-        let q = Arc::new(EventQueue::new(4));
+        let q = Arc::new(EventQueue::new(4).unwrap());
         let flag = Arc::new(AtomicBool::new(false));
         let (q2, f2) = (q.clone(), flag.clone());
         let waiter = std::thread::spawn(move || {
@@ -414,5 +417,15 @@ mod tests {
         flag.store(true, Ordering::Relaxed);
         q.notify_waiters();
         assert_eq!(waiter.join().unwrap(), Some(()));
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// Every command slot is as large as the largest variant: keep it near a send's
+    /// (whose small messages are inline, `pool.rs`).
+    #[test]
+    fn commands_stay_small() {
+        assert!(std::mem::size_of::<super::Command>() <= 104);
     }
 }

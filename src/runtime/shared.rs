@@ -7,11 +7,17 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
 use super::budget::SendBudgets;
+use super::log::DeferredLogs;
 use super::netsim::SimCounters;
 use super::peer::PeerEvent;
 use super::queues::{command_queue, CommandQueue, EventQueue};
 use super::registry::Registry;
+use super::thread::Driver;
 use super::wake::Waker;
 use crate::proto::{ConnId, Receipt, Time};
 
@@ -31,7 +37,6 @@ const STOP_FLUSH: u8 = 1;
 const STOP_NOW: u8 = 2;
 
 /// Everything behind a peer's `Arc`.
-#[derive(Debug)]
 pub(crate) struct Shared {
     /// App → net.
     pub(crate) commands: CommandQueue,
@@ -52,6 +57,17 @@ pub(crate) struct Shared {
     pub(crate) sim_out: SimCounters,
     /// Network simulator counters, incoming direction.
     pub(crate) sim_in: SimCounters,
+    /// The network thread's state (`thread.rs`): locked by it for each pass, and by
+    /// application threads that run part of a pass themselves. `None` before the thread
+    /// has built it and after it has torn it down.
+    pub(crate) driver: Mutex<Option<Driver>>,
+    /// Raised by an application thread whose pass changed what the network thread
+    /// must sleep on; cleared by the network thread's next pass.
+    pub(crate) retune: AtomicBool,
+    /// Log lines of passes run on application threads (`thread.rs`).
+    pub(crate) deferred_logs: Arc<DeferredLogs>,
+    /// µs (`clock::now`) of the last `Peer::send`, for its sparse-send decision.
+    pub(crate) last_send: AtomicU64,
     next_conn: AtomicU64,
     next_receipt: AtomicU32,
     stop_mode: AtomicU8,
@@ -59,6 +75,16 @@ pub(crate) struct Shared {
     failed: AtomicBool,
     fatal_reported: AtomicBool,
     stopped: AtomicBool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("registry", &self.registry)
+            .field("stop", &self.stop())
+            .field("failed", &self.is_failed())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -70,7 +96,7 @@ impl Shared {
     ) -> std::io::Result<Shared> {
         Ok(Shared {
             commands: command_queue(command_capacity),
-            events: EventQueue::new(event_capacity),
+            events: EventQueue::new(event_capacity)?,
             waker: Waker::new()?,
             registry: Registry::default(),
             max_message_bytes,
@@ -78,6 +104,10 @@ impl Shared {
             sends_dropped: AtomicU64::new(0),
             sim_out: SimCounters::default(),
             sim_in: SimCounters::default(),
+            driver: Mutex::new(None),
+            retune: AtomicBool::new(false),
+            deferred_logs: Arc::default(),
+            last_send: AtomicU64::new(0),
             next_conn: AtomicU64::new(1),
             next_receipt: AtomicU32::new(1),
             stop_mode: AtomicU8::new(STOP_NO),

@@ -21,6 +21,17 @@
 //! Log messages (`log.rs`) are produced here, from the events and counters the core
 //! reports: connection lifecycle, ban changes, rate-limited summaries of refusals and
 //! dropped traffic, and the message of a panic that ends the thread.
+//!
+//! The state lives in a [`Driver`] behind a mutex in `Shared`, so that an application
+//! thread may run part of a pass itself while the network thread sleeps (`Peer::send`
+//! applies a sparse send and transmits it at once, sparing the wakeup of this thread,
+//! which costs more than the whole send on a loaded two-CPU host). The network thread
+//! holds the lock only during a pass and sleeps without it. Before it unlocks it records
+//! the plan of its sleep (deadline, socket interest); an application thread that changes
+//! the endpoint compares the new plan with it and, if the thread would now sleep too
+//! long or on the wrong conditions, raises `Shared::retune` and wakes it. Log lines of
+//! passes run on application threads are queued and written by the network thread, so
+//! the log callback keeps running on the network thread only.
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -43,15 +54,8 @@ const COMMANDS_PER_PASS: usize = 4096;
 /// Datagrams read per pass, so a flood of traffic cannot starve timers and sends.
 const DATAGRAMS_PER_PASS: usize = 1024;
 
-/// Whether the loop goes on.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Flow {
-    Continue,
-    Stop,
-}
-
-/// The network thread's state.
-pub(crate) struct NetThread {
+/// The network thread's state: everything a pass needs, behind `Shared::driver`.
+pub(crate) struct Driver {
     shared: Arc<Shared>,
     endpoint: Endpoint,
     socket: Socket,
@@ -83,12 +87,56 @@ pub(crate) struct NetThread {
     summary: TrafficSummary,
     /// When a held-back summary may be logged (joins the sleep deadline).
     summary_due: Option<Time>,
+    /// The logger that `log` is swapped with while an application thread runs a pass:
+    /// the network thread's sink or the deferring one (`Logger::deferred_to`).
+    other_log: Logger,
+    /// The plan the network thread sleeps on (`None` while it runs a pass).
+    announced: Option<Plan>,
 }
 
-impl NetThread {
+/// What the network thread sleeps on after a pass.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Plan {
+    deadline: Option<Time>,
+    interest: Interest,
+    /// Events wait in the outbox for room in the queue.
+    backlog: bool,
+    flushing: bool,
+}
+
+impl Plan {
+    /// Whether a thread sleeping on `self` could miss what `next` needs: an earlier
+    /// deadline, other socket conditions, a new backlog.
+    fn outdated_by(&self, next: &Plan) -> bool {
+        let earlier = match (next.deadline, self.deadline) {
+            (Some(n), Some(o)) => n < o,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        earlier || next.interest != self.interest || (next.backlog && !self.backlog)
+    }
+}
+
+/// The outcome of a pass.
+enum Pass {
+    Sleep(Plan),
+    Stop,
+}
+
+/// The network thread: runs passes of the `Driver` in `Shared::driver` and sleeps.
+pub(crate) struct NetThread {
+    shared: Arc<Shared>,
+    /// The socket the thread sleeps on.
+    socket_fd: std::os::fd::RawFd,
+    local_addr: SocketAddr,
+    guid: u64,
+    log: Logger,
+}
+
+impl Driver {
     /// Wraps an endpoint and its socket.
-    pub(crate) fn new(shared: Arc<Shared>, endpoint: Endpoint, socket: Socket) -> NetThread {
-        NetThread {
+    pub(crate) fn new(shared: Arc<Shared>, endpoint: Endpoint, socket: Socket) -> Driver {
+        Driver {
             shared,
             endpoint,
             socket,
@@ -106,11 +154,15 @@ impl NetThread {
             log: Logger::default(),
             summary: TrafficSummary::new(),
             summary_due: None,
+            other_log: Logger::default(),
+            announced: None,
         }
     }
 
-    /// Sends log messages to `log`.
-    pub(crate) fn with_logger(mut self, log: Logger) -> NetThread {
+    /// Sends log messages to `log` (passes run on application threads queue theirs in
+    /// `Shared::deferred_logs`).
+    pub(crate) fn with_logger(mut self, log: Logger) -> Driver {
+        self.other_log = log.deferred_to(self.shared.deferred_logs.clone());
         self.log = log;
         self
     }
@@ -122,7 +174,7 @@ impl NetThread {
         outgoing: &SimConfig,
         incoming: &SimConfig,
         seed: u64,
-    ) -> NetThread {
+    ) -> Driver {
         self.sim_seed = seed;
         self.set_simulator(Some(outgoing), Some(incoming));
         self
@@ -148,50 +200,26 @@ impl NetThread {
         }
     }
 
-    /// Runs the loop until a stop request is honoured or a pass panics. Panics on this
-    /// thread are caught and logged, never printed (`log.rs`).
-    pub(crate) fn run(self) {
-        quietly(|| self.run_quietly());
-    }
-
-    fn run_quietly(mut self) {
-        let shared = self.shared.clone();
-        let log = self.log.clone();
-        log!(
-            log,
-            Info,
-            "peer started on {} guid={:016x}",
-            self.socket.local_addr(),
-            self.endpoint.guid()
-        );
-        loop {
-            match catch_unwind(AssertUnwindSafe(|| self.pass())) {
-                Ok(Flow::Continue) => {}
-                Ok(Flow::Stop) => {
-                    log!(log, Info, "peer stopped");
-                    break;
-                }
-                Err(_) => {
-                    let why = take_panic_message().unwrap_or_else(|| "a panic".into());
-                    log!(log, Error, "network thread failed: {why}");
-                    shared.fail();
-                    break;
-                }
-            }
+    /// The network thread of the driver just stored in `shared.driver`.
+    pub(crate) fn thread(&self) -> NetThread {
+        NetThread {
+            shared: self.shared.clone(),
+            socket_fd: self.socket.raw_fd(),
+            local_addr: self.socket.local_addr(),
+            guid: self.endpoint.guid(),
+            log: self.log.clone(),
         }
-        // Tearing down the endpoint after a panic could panic again; the peer is already
-        // failed or stopping, so swallow it rather than lose the thread's exit. Pending
-        // commands go too, so that callers waiting for a query's answer learn of it.
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
-        let _ = catch_unwind(AssertUnwindSafe(
-            || while shared.commands.pop().is_some() {},
-        ));
     }
 
-    fn pass(&mut self) -> Flow {
+    /// One pass of the network thread: everything that is due, then the plan of its
+    /// sleep (recorded in `announced`), or `Stop`.
+    fn pass(&mut self) -> Pass {
+        self.announced = None;
+        self.shared.retune.store(false, Ordering::Relaxed);
+        self.forward_deferred_logs();
         let stop = self.shared.stop();
         if stop == Stop::Now {
-            return Flow::Stop;
+            return Pass::Stop;
         }
         self.run_commands(clock::now());
         if let Stop::Flush(_) = stop {
@@ -206,12 +234,33 @@ impl NetThread {
         if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
             self.endpoint.handle_timeout(now);
         }
+        // What arrived goes to the application before this thread spends time on the
+        // acknowledgements and other datagrams it must send.
+        self.collect_events(now);
+        self.outbox.publish(&self.shared.events);
         self.transmit(now);
         self.collect_events(now);
         self.sends.publish(&self.endpoint);
         self.outbox.publish(&self.shared.events);
         self.summary_due = self.summary.update(&self.log, now, self.endpoint.stats());
 
+        let mut plan = self.plan();
+        if let Stop::Flush(flush_deadline) = stop {
+            let sim_idle = self.sim_out.as_ref().map_or(true, |l| l.is_empty());
+            if now >= flush_deadline || (self.flushing && self.endpoint.is_idle() && sim_idle) {
+                return Pass::Stop;
+            }
+            plan.deadline = Some(
+                plan.deadline
+                    .map_or(flush_deadline, |d| d.min(flush_deadline)),
+            );
+        }
+        self.announced = Some(plan);
+        Pass::Sleep(plan)
+    }
+
+    /// What the network thread must sleep on, as things stand.
+    fn plan(&self) -> Plan {
         let mut deadline = self.endpoint.poll_timeout();
         if let Some(due) = self.summary_due {
             deadline = Some(deadline.map_or(due, |d| d.min(due)));
@@ -219,15 +268,60 @@ impl NetThread {
         if self.sim_out.is_some() || self.sim_in.is_some() {
             deadline = self.sim_deadline(deadline);
         }
-        if let Stop::Flush(flush_deadline) = stop {
-            let sim_idle = self.sim_out.as_ref().map_or(true, |l| l.is_empty());
-            if now >= flush_deadline || (self.flushing && self.endpoint.is_idle() && sim_idle) {
-                return Flow::Stop;
-            }
-            deadline = Some(deadline.map_or(flush_deadline, |d| d.min(flush_deadline)));
+        Plan {
+            deadline,
+            interest: Interest {
+                read: self.reading(),
+                write: self.blocked_send.is_some() || self.sim_blocked,
+            },
+            backlog: !self.outbox.is_empty(),
+            flushing: self.flushing,
         }
-        self.sleep(deadline);
-        Flow::Continue
+    }
+
+    /// Application thread, holding the lock while the peer runs normally: applies the
+    /// queued commands and sends what they produced, as the network thread's next pass
+    /// would. Returns whether the network thread must be woken to re-plan its sleep.
+    pub(crate) fn serve_commands(&mut self) -> bool {
+        std::mem::swap(&mut self.log, &mut self.other_log);
+        let now = clock::now();
+        self.run_commands(now);
+        self.finish_served(now)
+    }
+
+    /// Application thread that polls the socket while it waits for events
+    /// (`Peer::wait_event`), holding the lock while the peer runs normally: reads and
+    /// handles what arrived and what is due, publishes the events, sends the answers.
+    /// Returns whether the network thread must be woken to re-plan its sleep.
+    pub(crate) fn serve_socket(&mut self) -> bool {
+        std::mem::swap(&mut self.log, &mut self.other_log);
+        if self.reading() {
+            self.receive();
+        }
+        let now = clock::now();
+        if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
+            self.endpoint.handle_timeout(now);
+        }
+        self.collect_events(now);
+        self.outbox.publish(&self.shared.events);
+        self.finish_served(now)
+    }
+
+    /// The end of `serve_*` (which swapped the loggers).
+    fn finish_served(&mut self, now: Time) -> bool {
+        self.transmit(now);
+        self.collect_events(now);
+        self.sends.publish(&self.endpoint);
+        self.outbox.publish(&self.shared.events);
+        std::mem::swap(&mut self.log, &mut self.other_log);
+        let plan = self.plan();
+        let outdated = self.announced.is_some_and(|a| a.outdated_by(&plan));
+        outdated || !self.shared.deferred_logs.is_empty()
+    }
+
+    /// Writes the log lines queued by passes that ran on application threads.
+    fn forward_deferred_logs(&self) {
+        forward_logs(&self.shared, &self.log);
     }
 
     /// Reading pauses while the application leaves a queue's worth of events unread.
@@ -253,7 +347,10 @@ impl NetThread {
                 password,
                 opts,
             } => {
-                if let Err(e) = self.endpoint.connect_with(now, conn, addr, &password, opts) {
+                if let Err(e) = self
+                    .endpoint
+                    .connect_with(now, conn, addr, &password, *opts)
+                {
                     self.shared.registry.remove(conn);
                     let reason = match e {
                         ConnectError::AlreadyConnected => ConnectFailure::AlreadyConnected,
@@ -296,7 +393,8 @@ impl NetThread {
             } => self.endpoint.ping(now, addr, open_connections_only),
             Command::SetOfflineData(data) => self.endpoint.set_offline_data(&data),
             Command::SetMaxIncoming(max) => self.endpoint.set_max_incoming(max),
-            Command::SetSimulator { outgoing, incoming } => {
+            Command::SetSimulator(models) => {
+                let (outgoing, incoming) = *models;
                 self.set_simulator(outgoing.as_ref(), incoming.as_ref());
             }
             Command::Ban { pattern, duration } => {
@@ -500,29 +598,84 @@ impl NetThread {
         log_event(&self.log, &ev);
         self.outbox.deliver(&self.shared.events, PeerEvent::Net(ev));
     }
+}
 
-    fn sleep(&mut self, deadline: Option<Time>) {
+impl NetThread {
+    /// Runs the loop until a stop request is honoured or a pass panics. Panics on this
+    /// thread are caught and logged, never printed (`log.rs`).
+    pub(crate) fn run(self) {
+        quietly(|| self.run_quietly());
+    }
+
+    fn run_quietly(self) {
+        let shared = self.shared.clone();
+        let log = self.log.clone();
+        log!(
+            log,
+            Info,
+            "peer started on {} guid={:016x}",
+            self.local_addr,
+            self.guid
+        );
+        loop {
+            if shared.is_failed() {
+                // A pass run on an application thread panicked (`Peer`).
+                forward_logs(&shared, &log);
+                break;
+            }
+            let pass = {
+                let mut guard = shared.driver.lock();
+                let Some(driver) = guard.as_mut() else { break };
+                catch_unwind(AssertUnwindSafe(|| driver.pass()))
+            };
+            match pass {
+                Ok(Pass::Sleep(plan)) => self.sleep(plan),
+                Ok(Pass::Stop) => {
+                    log!(log, Info, "peer stopped");
+                    break;
+                }
+                Err(_) => {
+                    let why = take_panic_message().unwrap_or_else(|| "a panic".into());
+                    log!(log, Error, "network thread failed: {why}");
+                    shared.fail();
+                    break;
+                }
+            }
+        }
+        // Tearing down the endpoint after a panic could panic again; the peer is already
+        // failed or stopping, so swallow it rather than lose the thread's exit. Pending
+        // commands go too, so that callers waiting for a query's answer learn of it.
+        let driver = shared.driver.lock().take();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(driver)));
+        let _ = catch_unwind(AssertUnwindSafe(
+            || while shared.commands.pop().is_some() {},
+        ));
+    }
+
+    fn sleep(&self, plan: Plan) {
         let now = clock::now();
-        let timeout = deadline.map(|d| d - now);
-        let interest = Interest {
-            read: self.reading(),
-            write: self.blocked_send.is_some() || self.sim_blocked,
-        };
+        let timeout = plan.deadline.map(|d| d - now);
         let shared = &self.shared;
-        let flushing = self.flushing;
-        let backlog = !self.outbox.is_empty();
         // Every condition an application thread calls `wake` for.
         let has_work = || {
             !shared.commands.is_empty()
-                || (backlog && !shared.events.is_full())
+                || shared.retune.load(Ordering::Relaxed)
+                || (plan.backlog && !shared.events.is_full())
                 || match shared.stop() {
                     Stop::No => false,
-                    Stop::Flush(_) => !flushing,
+                    Stop::Flush(_) => !plan.flushing,
                     Stop::Now => true,
                 }
         };
         shared
             .waker
-            .sleep(Some(self.socket.raw_fd()), interest, timeout, has_work);
+            .sleep(Some(self.socket_fd), plan.interest, timeout, has_work);
+    }
+}
+
+/// Writes the log lines queued by passes that ran on application threads.
+fn forward_logs(shared: &Shared, log: &Logger) {
+    while let Some((level, text)) = shared.deferred_logs.pop() {
+        log.forward(level, &text);
     }
 }

@@ -37,6 +37,20 @@
 //! checks before the protocol above, which stays as it is. A peer without frequent
 //! traffic never spins, so an idle peer uses no CPU.
 
+//!
+//! **An application thread may take over the socket** (Linux): while it waits for an
+//! event in `Peer::wait_event`, it polls the socket itself and runs the pass that a
+//! datagram calls for, so a round trip costs one wakeup per side, as with a blocking
+//! UDP socket, instead of two (socket → network thread → application). The network
+//! thread must then not be woken by the same datagram, and a `poll` already under way
+//! cannot be changed; so on Linux the thread does not poll the socket directly but an
+//! epoll descriptor that holds it ([`SocketArm`]). The application thread turns the
+//! read interest in that set off while it polls (`epoll_ctl`, which applies at once to
+//! a sleeper) and back on when it stops; level triggering then wakes the thread for
+//! anything left unread. The thread's `poll` keeps microsecond timeouts, which
+//! `epoll_wait` would round to milliseconds. [`AppPoll`] is the waiting application
+//! thread's own wake descriptor, written when events are published for it.
+
 #[cfg(all(loom, test))]
 use loom::sync::atomic::{fence, AtomicBool, Ordering};
 use std::io;
@@ -127,6 +141,9 @@ impl SleepFlag {
 pub(crate) struct Waker {
     flag: SleepFlag,
     fd: WakeFd,
+    /// What the network thread's socket wakes it for (Linux).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    arm: SocketArm,
     /// Network thread only (atomics merely to keep `Waker` `Sync`): µs of the last
     /// two activities that ended a sleep, for the spin decision.
     activity: [std::sync::atomic::AtomicU64; 2],
@@ -140,6 +157,8 @@ impl Waker {
         Ok(Waker {
             flag: SleepFlag::new(),
             fd: WakeFd::new()?,
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            arm: SocketArm::new()?,
             activity: Default::default(),
             #[cfg(test)]
             notifications: std::sync::atomic::AtomicUsize::new(0),
@@ -155,6 +174,25 @@ impl Waker {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.fd.notify();
         }
+    }
+
+    /// Application thread, Linux: stops (`true`) or resumes (`false`) waking the network
+    /// thread for datagrams, while this thread polls the socket itself. Returns false
+    /// if that is not possible here (not Linux, or the epoll call failed), in which case
+    /// nothing changed.
+    pub(crate) fn set_app_reading(&self, on: bool) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.arm.set_app_reading(on);
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = on;
+            false
+        }
+    }
+
+    /// Whether the network thread has announced a sleep (a hint: it may be waking).
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.flag.sleeping.load(Ordering::Relaxed)
     }
 
     /// Network thread only: sleeps until `socket` meets `interest`, `wake` is called, or
@@ -184,6 +222,8 @@ impl Waker {
             }
         }
         let timeout = timeout.map(|t| t.saturating_sub(clock::now().saturating_since(start)));
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let (socket, interest) = self.arm.proxy(socket, interest);
         if !self.flag.announce(has_work) {
             self.note_activity();
             return Woken::default();
@@ -321,6 +361,174 @@ fn sys_poll(fds: &mut [libc::pollfd; 2], timeout: Option<Duration>) -> libc::c_i
     };
     // SAFETY: `fds` is a valid array of two pollfd for the whole call and its length is passed.
     unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) }
+}
+
+/// The network thread's socket inside an epoll set, whose events the thread polls
+/// instead of the socket's (Linux; the file's docs say why).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[derive(Debug)]
+struct SocketArm {
+    epoll: OwnedFd,
+    state: parking_lot::Mutex<ArmState>,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[derive(Debug, Default)]
+struct ArmState {
+    /// The socket in the set (-1: none yet).
+    socket: RawFd,
+    /// What the network thread last asked for.
+    net: Interest,
+    /// An application thread polls the socket for reading.
+    app_reading: bool,
+    /// The events mask in the set.
+    mask: u32,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl SocketArm {
+    fn new() -> io::Result<SocketArm> {
+        // SAFETY: epoll_create1 takes no pointers; a non-negative result is a new
+        // descriptor.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created, is valid and owned by nothing else.
+        let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(SocketArm {
+            epoll,
+            state: parking_lot::Mutex::new(ArmState {
+                socket: -1,
+                ..ArmState::default()
+            }),
+        })
+    }
+
+    /// Network thread, before it polls: records what it wants from `socket` and returns
+    /// what to poll instead (the epoll set, readable when the socket has what the set
+    /// asks for). Falls back to the socket itself if epoll fails.
+    fn proxy(&self, socket: Option<RawFd>, interest: Interest) -> (Option<RawFd>, Interest) {
+        let Some(fd) = socket else {
+            return (None, interest);
+        };
+        let mut st = self.state.lock();
+        st.net = interest;
+        if self.apply(&mut st, fd) {
+            let any = Interest {
+                read: true,
+                write: false,
+            };
+            (Some(self.epoll.as_raw_fd()), any)
+        } else {
+            (socket, interest)
+        }
+    }
+
+    /// See `Waker::set_app_reading`.
+    fn set_app_reading(&self, on: bool) -> bool {
+        let mut st = self.state.lock();
+        if st.socket < 0 {
+            return false; // the network thread has not slept yet
+        }
+        let was = st.app_reading;
+        st.app_reading = on;
+        let socket = st.socket;
+        if self.apply(&mut st, socket) {
+            true
+        } else {
+            st.app_reading = was;
+            false
+        }
+    }
+
+    /// Brings the set in line with `st`; false if epoll refused.
+    fn apply(&self, st: &mut ArmState, socket: RawFd) -> bool {
+        let mut mask = 0u32;
+        if st.net.read && !st.app_reading {
+            mask |= libc::EPOLLIN as u32;
+        }
+        if st.net.write {
+            mask |= libc::EPOLLOUT as u32;
+        }
+        if st.socket == socket && st.mask == mask {
+            return true;
+        }
+        let op = if st.socket == socket {
+            libc::EPOLL_CTL_MOD
+        } else {
+            libc::EPOLL_CTL_ADD
+        };
+        let mut ev = libc::epoll_event {
+            events: mask,
+            u64: 0,
+        };
+        // SAFETY: both descriptors are open; `ev` is a valid epoll_event for the call.
+        let r = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, socket, &mut ev) };
+        if r != 0 {
+            return false;
+        }
+        st.socket = socket;
+        st.mask = mask;
+        true
+    }
+}
+
+/// The wake descriptor of an application thread that polls the socket while it waits
+/// for events (`Peer::wait_event`): the network thread writes it when it publishes
+/// events while `polling` is set. The same fence pattern as `SleepFlag`'s guarantees
+/// that an event published while the waiter registers is seen by one side or the other.
+#[derive(Debug)]
+pub(crate) struct AppPoll {
+    fd: WakeFd,
+    polling: AtomicBool,
+}
+
+impl AppPoll {
+    pub(crate) fn new() -> io::Result<AppPoll> {
+        Ok(AppPoll {
+            fd: WakeFd::new()?,
+            polling: AtomicBool::new(false),
+        })
+    }
+
+    /// Application thread: becomes the one poller (false if another thread is).
+    pub(crate) fn begin(&self) -> bool {
+        if self.polling.swap(true, Ordering::Relaxed) {
+            return false;
+        }
+        fence(Ordering::SeqCst);
+        true
+    }
+
+    /// Application thread: stops polling.
+    pub(crate) fn end(&self) {
+        self.polling.store(false, Ordering::Relaxed);
+        self.fd.drain();
+    }
+
+    /// Publishing side, after the events are in the queue: wakes the poller, if any.
+    pub(crate) fn notify(&self) {
+        fence(Ordering::SeqCst);
+        if self.polling.load(Ordering::Relaxed) {
+            self.fd.notify();
+        }
+    }
+
+    /// Application thread, between `begin` and `end`: sleeps until `socket` is
+    /// readable, `notify` is called or `timeout` passes. Returns whether the socket is
+    /// readable.
+    pub(crate) fn wait(&self, socket: RawFd, timeout: Duration) -> bool {
+        let interest = Interest {
+            read: true,
+            write: false,
+        };
+        let woken = poll(Some(socket), interest, self.fd.raw(), Some(timeout));
+        if woken.notified {
+            self.fd.drain();
+        }
+        woken.readable
+    }
 }
 
 /// The wake descriptor: readable from `notify` until `drain`.
