@@ -794,6 +794,22 @@ typedef struct rak_runtime_stats {
      * Simulator, incoming: datagrams (and copies) passed on to the protocol.
      */
     uint64_t sim_in_delivered;
+    /**
+     * Sends that `rak_peer_send()` applied and handed to the socket on the calling
+     * thread (it found the network thread asleep and the send was not right after
+     * another), sparing the network thread's wakeup.
+     */
+    uint64_t sends_on_caller;
+    /**
+     * Receive passes run by a thread waiting in `rak_peer_wait()`, which reads the
+     * socket itself (Linux; one waiter at a time).
+     */
+    uint64_t receives_on_caller;
+    /**
+     * Times a pass run on an application thread had to wake the network thread so it
+     * re-plans its sleep (an earlier timer, say).
+     */
+    uint64_t network_thread_retunes;
 } rak_runtime_stats;
 
 /**

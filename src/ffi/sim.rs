@@ -135,6 +135,16 @@ pub struct rak_runtime_stats {
     pub sim_in_overflowed: u64,
     /// Simulator, incoming: datagrams (and copies) passed on to the protocol.
     pub sim_in_delivered: u64,
+    /// Sends that `rak_peer_send()` applied and handed to the socket on the calling
+    /// thread (it found the network thread asleep and the send was not right after
+    /// another), sparing the network thread's wakeup.
+    pub sends_on_caller: u64,
+    /// Receive passes run by a thread waiting in `rak_peer_wait()`, which reads the
+    /// socket itself (Linux; one waiter at a time).
+    pub receives_on_caller: u64,
+    /// Times a pass run on an application thread had to wake the network thread so it
+    /// re-plans its sleep (an earlier timer, say).
+    pub network_thread_retunes: u64,
 }
 
 impl From<RuntimeStats> for rak_runtime_stats {
@@ -162,6 +172,9 @@ impl From<RuntimeStats> for rak_runtime_stats {
             sim_in_reordered: i.reordered,
             sim_in_overflowed: i.overflowed,
             sim_in_delivered: i.delivered,
+            sends_on_caller: s.sends_on_caller,
+            receives_on_caller: s.receives_on_caller,
+            network_thread_retunes: s.network_thread_retunes,
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
 /// thread when it can take the network thread's state at once (`Peer::send`): a round
 /// trip's request or answer, a game's first send of a frame. Closer sends go through
 /// the command queue so the network thread packs them into datagrams together.
-const SPARSE_SEND_GAP: Duration = Duration::from_micros(20);
+const SPARSE_SEND_GAP: Duration = Duration::from_micros(5);
 use crate::proto::{
     self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
 };
@@ -98,6 +98,12 @@ pub struct RuntimeStats {
     pub sim_outgoing: SimStats,
     /// Network simulator, datagrams arriving at the peer.
     pub sim_incoming: SimStats,
+    /// Sends applied and handed to the socket by the sending thread (`send`).
+    pub sends_on_caller: u64,
+    /// Receive passes run by a thread waiting in `wait_event` (Linux).
+    pub receives_on_caller: u64,
+    /// Times such a pass woke the network thread to re-plan its sleep.
+    pub network_thread_retunes: u64,
 }
 
 /// What went wrong in a `Peer` call.
@@ -427,15 +433,18 @@ impl Peer {
         let Some(driver) = guard.as_mut() else {
             return false;
         };
-        match catch_unwind(AssertUnwindSafe(|| quietly(|| driver.serve_commands()))) {
-            Ok(false) => true,
-            Ok(true) => {
-                drop(guard);
-                self.shared.retune.store(true, Ordering::Relaxed);
-                false
+        let served = catch_unwind(AssertUnwindSafe(|| quietly(|| driver.serve_commands())));
+        drop(guard);
+        match served {
+            Ok(retune) => {
+                self.shared.sends_on_caller.fetch_add(1, Ordering::Relaxed);
+                if retune {
+                    self.shared.retunes.fetch_add(1, Ordering::Relaxed);
+                    self.shared.retune.store(true, Ordering::Relaxed);
+                }
+                !retune
             }
             Err(_) => {
-                drop(guard);
                 self.inline_failed();
                 true
             }
@@ -517,6 +526,9 @@ impl Peer {
             sends_dropped: self.shared.sends_dropped.load(Ordering::Relaxed),
             sim_outgoing: self.shared.sim_out.snapshot(),
             sim_incoming: self.shared.sim_in.snapshot(),
+            sends_on_caller: self.shared.sends_on_caller.load(Ordering::Relaxed),
+            receives_on_caller: self.shared.receives_on_caller.load(Ordering::Relaxed),
+            network_thread_retunes: self.shared.retunes.load(Ordering::Relaxed),
         }
     }
 
@@ -560,8 +572,13 @@ impl Peer {
         let deadline = clock::now() + timeout;
         let mut readable = true; // something may have arrived before the poll began
         let result = loop {
-            if readable && !self.serve(|d| d.serve_socket()) {
-                break None; // the network thread has stopped or failed
+            if readable {
+                if !self.serve(|d| d.serve_socket()) {
+                    break None; // the network thread has stopped or failed
+                }
+                self.shared
+                    .receives_on_caller
+                    .fetch_add(1, Ordering::Relaxed);
             }
             if let Some(ev) = self.shared.take_event() {
                 break Some(Some(ev));
@@ -600,6 +617,7 @@ impl Peer {
             Ok(retune) => {
                 drop(guard);
                 if retune {
+                    self.shared.retunes.fetch_add(1, Ordering::Relaxed);
                     self.shared.retune.store(true, Ordering::Relaxed);
                     self.shared.waker.wake();
                 }

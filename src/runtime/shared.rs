@@ -68,6 +68,12 @@ pub(crate) struct Shared {
     pub(crate) deferred_logs: Arc<DeferredLogs>,
     /// µs (`clock::now`) of the last `Peer::send`, for its sparse-send decision.
     pub(crate) last_send: AtomicU64,
+    /// `RuntimeStats::sends_on_caller`.
+    pub(crate) sends_on_caller: AtomicU64,
+    /// `RuntimeStats::receives_on_caller`.
+    pub(crate) receives_on_caller: AtomicU64,
+    /// `RuntimeStats::network_thread_retunes`.
+    pub(crate) retunes: AtomicU64,
     next_conn: AtomicU64,
     next_receipt: AtomicU32,
     stop_mode: AtomicU8,
@@ -108,6 +114,9 @@ impl Shared {
             retune: AtomicBool::new(false),
             deferred_logs: Arc::default(),
             last_send: AtomicU64::new(0),
+            sends_on_caller: AtomicU64::new(0),
+            receives_on_caller: AtomicU64::new(0),
+            retunes: AtomicU64::new(0),
             next_conn: AtomicU64::new(1),
             next_receipt: AtomicU32::new(1),
             stop_mode: AtomicU8::new(STOP_NO),

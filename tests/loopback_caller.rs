@@ -1,0 +1,183 @@
+//! Work done on application threads (`thread.rs`, `wake.rs`): a sparse send applied and
+//! transmitted by the sending thread, the socket read by a thread waiting in
+//! `wait_event` (Linux), and what must stay true meanwhile: every message delivered
+//! once and in order, with several threads waiting at once, and log lines written on
+//! the network thread only. Real sockets on 127.0.0.1; every wait has a deadline.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use raknet::proto::{ConnId, Event, Reliability, SendOptions};
+use raknet::runtime::{LogLevel, LogSink, Logger, Peer, PeerEvent};
+
+mod common;
+
+use common::{config, connect, server_config, wait_for, PATIENCE, USER};
+
+fn reliable_ordered(channel: u8) -> SendOptions {
+    SendOptions {
+        reliability: Reliability::ReliableOrdered,
+        channel,
+        ..SendOptions::default()
+    }
+}
+
+/// The next message on `peer`, within `PATIENCE`.
+fn next_message(peer: &Peer) -> (ConnId, Vec<u8>) {
+    wait_for(peer, "a message", |ev| match ev {
+        Event::Message { conn, data, .. } => Some((*conn, data.to_vec())),
+        _ => None,
+    })
+}
+
+#[test]
+fn round_trips_are_served_by_the_calling_threads() {
+    let server = Peer::start(server_config(4)).expect("server starts");
+    let client = Peer::start(config()).expect("client starts");
+    let (c_conn, s_conn) = connect(&server, &client);
+    let rounds = 200u32;
+    for i in 0..rounds {
+        let mut probe = vec![USER, 1];
+        probe.extend_from_slice(&i.to_le_bytes());
+        client.send(c_conn, &probe, reliable_ordered(0)).unwrap();
+        let (conn, got) = next_message(&server);
+        assert_eq!((conn, &got), (s_conn, &probe));
+        let mut echo = got.clone();
+        echo[1] = 2;
+        server.send(s_conn, &echo, reliable_ordered(0)).unwrap();
+        let (conn, back) = next_message(&client);
+        assert_eq!((conn, &back), (c_conn, &echo), "round trip {i}");
+    }
+    let (c, s) = (client.runtime_stats(), server.runtime_stats());
+    // Each side sent `rounds` spaced messages, most while its network thread slept.
+    assert!(
+        c.sends_on_caller > 0 && s.sends_on_caller > 0,
+        "{c:?} {s:?}"
+    );
+    assert!(c.sends_on_caller <= u64::from(rounds) && s.sends_on_caller <= u64::from(rounds));
+    if cfg!(target_os = "linux") {
+        // Every wait began with an empty queue: the waiting thread read the socket.
+        assert!(
+            c.receives_on_caller > 0 && s.receives_on_caller > 0,
+            "{c:?} {s:?}"
+        );
+    }
+}
+
+#[test]
+fn every_message_arrives_once_and_in_order_with_four_threads_waiting() {
+    let server = Arc::new(Peer::start(server_config(4)).expect("server starts"));
+    let client = Peer::start(config()).expect("client starts");
+    let (c_conn, _) = connect(&server, &client);
+    const CHANNELS: u8 = 4;
+    const PER_CHANNEL: u32 = 5_000;
+    let total = usize::from(CHANNELS) * PER_CHANNEL as usize;
+    let received = Arc::new(Mutex::new(0usize));
+
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let server = server.clone();
+            let received = received.clone();
+            std::thread::spawn(move || {
+                // (channel, sequence) in the order this thread took them.
+                let mut seen: Vec<(u8, u32)> = Vec::new();
+                let deadline = std::time::Instant::now() + PATIENCE * 6;
+                while *received.lock().unwrap() < total && std::time::Instant::now() < deadline {
+                    let Some(ev) = server.wait_event(Duration::from_millis(20)) else {
+                        continue;
+                    };
+                    if let PeerEvent::Net(Event::Message { data, .. }) = ev {
+                        let seq = u32::from_le_bytes(data[2..6].try_into().unwrap());
+                        seen.push((data[1], seq));
+                        *received.lock().unwrap() += 1;
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+
+    let mut sent = 0;
+    while sent < total {
+        let channel = (sent % usize::from(CHANNELS)) as u8;
+        let seq = (sent / usize::from(CHANNELS)) as u32;
+        let mut m = vec![USER, channel];
+        m.extend_from_slice(&seq.to_le_bytes());
+        m.resize(48, 0xA5);
+        match client.send(c_conn, &m, reliable_ordered(channel)) {
+            Ok(_) => sent += 1,
+            // Back-pressure: let the network thread drain, then retry.
+            Err(_) => {
+                let _ = client.wait_event(Duration::from_millis(1));
+            }
+        }
+    }
+
+    let mut all: Vec<(u8, u32)> = Vec::new();
+    for w in waiters {
+        let seen = w.join().expect("waiter thread");
+        // One thread takes events in queue order: per channel, its sequences rise.
+        for ch in 0..CHANNELS {
+            let mine: Vec<u32> = seen.iter().filter(|m| m.0 == ch).map(|m| m.1).collect();
+            assert!(
+                mine.windows(2).all(|w| w[0] < w[1]),
+                "channel {ch} out of order"
+            );
+        }
+        all.extend(seen);
+    }
+    all.sort_unstable();
+    let expected: Vec<(u8, u32)> = (0..CHANNELS)
+        .flat_map(|ch| (0..PER_CHANNEL).map(move |s| (ch, s)))
+        .collect();
+    assert_eq!(all.len(), expected.len(), "messages lost or duplicated");
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn log_lines_are_written_on_the_network_thread_only() {
+    type Lines = Arc<Mutex<Vec<(String, String)>>>;
+    let lines: Lines = Arc::default();
+    let sink_lines = lines.clone();
+    let sink: LogSink = Arc::new(move |_level, text: &str| {
+        let thread = std::thread::current().name().unwrap_or("?").to_owned();
+        sink_lines.lock().unwrap().push((thread, text.to_owned()));
+    });
+    let mut sc = server_config(4);
+    sc.thread_name = "caller-test-srv".into();
+    sc.log = Logger::new(sink.clone(), LogLevel::Debug);
+    let mut cc = config();
+    cc.thread_name = "caller-test-cli".into();
+    cc.log = Logger::new(sink, LogLevel::Debug);
+    let server = Peer::start(sc).expect("server starts");
+    let client = Peer::start(cc).expect("client starts");
+    // Both sides wait in `wait_event`, so the waiting threads handle the handshake's
+    // datagrams and the connection events (which are logged) on Linux.
+    let (c_conn, s_conn) = connect(&server, &client);
+    client
+        .send(c_conn, &[USER, 9], reliable_ordered(0))
+        .unwrap();
+    assert_eq!(next_message(&server), (s_conn, vec![USER, 9]));
+    client.close(c_conn, true).unwrap();
+    wait_for(&server, "server Disconnected", |ev| match ev {
+        Event::Disconnected { conn, .. } if *conn == s_conn => Some(()),
+        _ => None,
+    });
+    wait_for(&client, "client Disconnected", |ev| match ev {
+        Event::Disconnected { conn, .. } if *conn == c_conn => Some(()),
+        _ => None,
+    });
+    drop(client);
+    drop(server);
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines.iter().any(|(_, t)| t.contains("connect")),
+        "no connection lines: {lines:?}"
+    );
+    for (thread, text) in lines.iter() {
+        assert!(
+            thread == "caller-test-srv" || thread == "caller-test-cli",
+            "{text:?} logged on {thread}"
+        );
+    }
+}
