@@ -81,11 +81,15 @@ fn every_message_arrives_once_and_in_order_with_four_threads_waiting() {
             std::thread::spawn(move || {
                 // (channel, sequence) in the order this thread took them.
                 let mut seen: Vec<(u8, u32)> = Vec::new();
-                let deadline = std::time::Instant::now() + PATIENCE * 6;
-                while *received.lock().unwrap() < total && std::time::Instant::now() < deadline {
-                    let Some(ev) = server.wait_event(Duration::from_millis(20)) else {
+                // Give up after `PATIENCE` without any event.
+                let mut idle = Duration::ZERO;
+                let step = Duration::from_millis(20);
+                while *received.lock().unwrap() < total && idle < PATIENCE {
+                    let Some(ev) = server.wait_event(step) else {
+                        idle += step;
                         continue;
                     };
+                    idle = Duration::ZERO;
                     if let PeerEvent::Net(Event::Message { data, .. }) = ev {
                         let seq = u32::from_le_bytes(data[2..6].try_into().unwrap());
                         seen.push((data[1], seq));
