@@ -454,15 +454,19 @@ pub extern "C" fn rak_peer_wait(
         let out_n = Out::new(out_n)?;
         let mut out = OutSlice::new(out, cap)?;
         with_peer(peer, |p| {
-            let mut next = match timeout_ms {
+            let next = match timeout_ms {
                 0 => p.poll_event(),
                 t => p.wait_event(Duration::from_millis(u64::from(t))),
             };
             let mut n = 0;
-            while let Some(ev) = next {
-                out.write(n, rak_event::from(ev));
-                n += 1;
-                next = if n < out.cap() { p.poll_event() } else { None };
+            if let Some(ev) = next {
+                out.write(0, rak_event::from(ev));
+                n = 1;
+                let more = out.cap() - 1;
+                p.poll_events(more, |ev| {
+                    out.write(n, rak_event::from(ev));
+                    n += 1;
+                });
             }
             out_n.write(n);
             Ok(())

@@ -23,7 +23,7 @@ use super::pool::{self, PooledBuf};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
 use super::socket::{BindOptions, Socket};
-use super::thread::Driver;
+use super::thread::{Driver, Retune};
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
 
 /// Sends at least this far apart (per peer) are applied and transmitted by the sending
@@ -438,11 +438,8 @@ impl Peer {
         match served {
             Ok(retune) => {
                 self.shared.sends_on_caller.fetch_add(1, Ordering::Relaxed);
-                if retune {
-                    self.shared.retunes.fetch_add(1, Ordering::Relaxed);
-                    self.shared.retune.store(true, Ordering::Relaxed);
-                }
-                !retune
+                self.retune(retune);
+                true
             }
             Err(_) => {
                 self.inline_failed();
@@ -538,6 +535,23 @@ impl Peer {
         self.shared.take_event()
     }
 
+    /// Up to `max` more events without blocking, each handed to `f` in order (cheaper
+    /// per event than `poll_event` in a loop). Returns how many.
+    pub fn poll_events(&self, max: usize, mut f: impl FnMut(PeerEvent)) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(ev) = self.shared.take_event_quietly() else {
+                break;
+            };
+            f(ev);
+            n += 1;
+        }
+        if n > 0 {
+            self.shared.after_taking();
+        }
+        n
+    }
+
     /// Next event, waiting up to `timeout`.
     ///
     /// On Linux, one waiting thread at a time polls the socket itself and handles what
@@ -570,16 +584,7 @@ impl Peer {
             return None;
         }
         let deadline = clock::now() + timeout;
-        let mut readable = true; // something may have arrived before the poll began
         let result = loop {
-            if readable {
-                if !self.serve(|d| d.serve_socket()) {
-                    break None; // the network thread has stopped or failed
-                }
-                self.shared
-                    .receives_on_caller
-                    .fetch_add(1, Ordering::Relaxed);
-            }
             if let Some(ev) = self.shared.take_event() {
                 break Some(Some(ev));
             }
@@ -587,7 +592,18 @@ impl Peer {
             if now >= deadline || self.shared.stop() != Stop::No {
                 break Some(None);
             }
-            readable = poller.wait(self.socket_fd, deadline - now);
+            // Level-triggered: a datagram that came before the poll began counts too.
+            if poller.wait(self.socket_fd, deadline - now) {
+                poller.pause();
+                let served = self.serve(|d| d.serve_socket());
+                poller.resume();
+                if !served {
+                    break None; // the network thread has stopped or failed
+                }
+                self.shared
+                    .receives_on_caller
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         };
         self.shared.waker.set_app_reading(false);
         poller.end();
@@ -608,7 +624,7 @@ impl Peer {
     /// for the lock; wakes the network thread if `work` says its sleep is outdated.
     /// Returns false if the state is gone (stopped) or the work panicked (the peer has
     /// failed then).
-    fn serve(&self, work: impl FnOnce(&mut Driver) -> bool) -> bool {
+    fn serve(&self, work: impl FnOnce(&mut Driver) -> Retune) -> bool {
         let mut guard = self.shared.driver.lock();
         let Some(driver) = guard.as_mut() else {
             return false;
@@ -616,11 +632,7 @@ impl Peer {
         match catch_unwind(AssertUnwindSafe(|| quietly(|| work(driver)))) {
             Ok(retune) => {
                 drop(guard);
-                if retune {
-                    self.shared.retunes.fetch_add(1, Ordering::Relaxed);
-                    self.shared.retune.store(true, Ordering::Relaxed);
-                    self.shared.waker.wake();
-                }
+                self.retune(retune);
                 true
             }
             Err(_) => {
@@ -628,6 +640,25 @@ impl Peer {
                 self.inline_failed();
                 false
             }
+        }
+    }
+
+    /// Tells the sleeping network thread what a pass run on this thread changed.
+    fn retune(&self, retune: Retune) {
+        if retune == Retune::No {
+            return;
+        }
+        // Before waking it: a thread about to sleep then sees work and replans.
+        self.shared.retune.store(true, Ordering::Relaxed);
+        let woken = match retune {
+            Retune::At(due) => self.shared.waker.wake_at(due),
+            _ => {
+                self.shared.waker.wake();
+                true
+            }
+        };
+        if woken {
+            self.shared.retunes.fetch_add(1, Ordering::Relaxed);
         }
     }
 

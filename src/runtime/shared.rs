@@ -190,16 +190,30 @@ impl Shared {
     /// Application thread: the next event. After a failure, once the queue is empty,
     /// `Fatal` comes exactly once. Wakes the network thread if it holds events back.
     pub(crate) fn take_event(&self) -> Option<PeerEvent> {
+        let ev = self.take_event_quietly();
+        if ev.is_some() {
+            self.after_taking();
+        }
+        ev
+    }
+
+    /// `take_event` without the check for held-back events, for a batch: call
+    /// `after_taking` once after the last one (saves a fence per event).
+    pub(crate) fn take_event_quietly(&self) -> Option<PeerEvent> {
         if let Some(ev) = self.events.pop() {
-            if self.events.is_backlogged() {
-                self.waker.wake();
-            }
             return Some(ev);
         }
         if self.is_failed() && !self.fatal_reported.swap(true, Ordering::AcqRel) {
             return Some(PeerEvent::Fatal);
         }
         None
+    }
+
+    /// After events were taken: wakes the network thread if it holds events back.
+    pub(crate) fn after_taking(&self) {
+        if self.events.is_backlogged() {
+            self.waker.wake();
+        }
     }
 }
 

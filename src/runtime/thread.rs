@@ -28,8 +28,10 @@
 //! which costs more than the whole send on a loaded two-CPU host). The network thread
 //! holds the lock only during a pass and sleeps without it. Before it unlocks it records
 //! the plan of its sleep (deadline, socket interest); an application thread that changes
-//! the endpoint compares the new plan with it and, if the thread would now sleep too
-//! long or on the wrong conditions, raises `Shared::retune` and wakes it. Log lines of
+//! the endpoint compares the new plan with it ([`Retune`]): a deadline earlier than the
+//! thread's arms a timer in its poll set (`Waker::wake_at`: it wakes when that is due,
+//! typically never, as the acknowledgement arrives first), other socket conditions or a
+//! new backlog raise `Shared::retune` and wake it at once. Log lines of
 //! passes run on application threads are queued and written by the network thread, so
 //! the log callback keeps running on the network thread only.
 
@@ -92,6 +94,19 @@ pub(crate) struct Driver {
     other_log: Logger,
     /// The plan the network thread sleeps on (`None` while it runs a pass).
     announced: Option<Plan>,
+    /// When the wake-up timer an application thread armed expires (`Waker::wake_at`).
+    timer_armed: Option<Time>,
+}
+
+/// What the network thread needs after a pass ran on an application thread.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Retune {
+    /// Nothing: its plan still holds, or it is running and will plan afresh.
+    No,
+    /// To be awake by this time (an earlier deadline than it sleeps until).
+    At(Time),
+    /// To wake now (other socket interest, a new backlog, log lines to write).
+    Now,
 }
 
 /// What the network thread sleeps on after a pass.
@@ -102,19 +117,6 @@ struct Plan {
     /// Events wait in the outbox for room in the queue.
     backlog: bool,
     flushing: bool,
-}
-
-impl Plan {
-    /// Whether a thread sleeping on `self` could miss what `next` needs: an earlier
-    /// deadline, other socket conditions, a new backlog.
-    fn outdated_by(&self, next: &Plan) -> bool {
-        let earlier = match (next.deadline, self.deadline) {
-            (Some(n), Some(o)) => n < o,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        earlier || next.interest != self.interest || (next.backlog && !self.backlog)
-    }
 }
 
 /// The outcome of a pass.
@@ -156,6 +158,7 @@ impl Driver {
             summary_due: None,
             other_log: Logger::default(),
             announced: None,
+            timer_armed: None,
         }
     }
 
@@ -216,6 +219,9 @@ impl Driver {
     fn pass(&mut self) -> Pass {
         self.announced = None;
         self.shared.retune.store(false, Ordering::Relaxed);
+        if self.timer_armed.is_some_and(|t| t <= clock::now()) {
+            self.timer_armed = None;
+        }
         self.forward_deferred_logs();
         let stop = self.shared.stop();
         if stop == Stop::Now {
@@ -281,8 +287,8 @@ impl Driver {
 
     /// Application thread, holding the lock while the peer runs normally: applies the
     /// queued commands and sends what they produced, as the network thread's next pass
-    /// would. Returns whether the network thread must be woken to re-plan its sleep.
-    pub(crate) fn serve_commands(&mut self) -> bool {
+    /// would. Returns what the network thread needs to re-plan its sleep.
+    pub(crate) fn serve_commands(&mut self) -> Retune {
         std::mem::swap(&mut self.log, &mut self.other_log);
         let now = clock::now();
         self.run_commands(now);
@@ -292,8 +298,8 @@ impl Driver {
     /// Application thread that polls the socket while it waits for events
     /// (`Peer::wait_event`), holding the lock while the peer runs normally: reads and
     /// handles what arrived and what is due, publishes the events, sends the answers.
-    /// Returns whether the network thread must be woken to re-plan its sleep.
-    pub(crate) fn serve_socket(&mut self) -> bool {
+    /// Returns what the network thread needs to re-plan its sleep.
+    pub(crate) fn serve_socket(&mut self) -> Retune {
         std::mem::swap(&mut self.log, &mut self.other_log);
         if self.reading() {
             self.receive();
@@ -308,15 +314,37 @@ impl Driver {
     }
 
     /// The end of `serve_*` (which swapped the loggers).
-    fn finish_served(&mut self, now: Time) -> bool {
+    fn finish_served(&mut self, now: Time) -> Retune {
         self.transmit(now);
         self.collect_events(now);
         self.sends.publish(&self.endpoint);
         self.outbox.publish(&self.shared.events);
+        // Summaries of dropped or refused traffic, queued for the network thread.
+        self.summary_due = self.summary.update(&self.log, now, self.endpoint.stats());
         std::mem::swap(&mut self.log, &mut self.other_log);
+        let Some(announced) = self.announced else {
+            return Retune::No;
+        };
         let plan = self.plan();
-        let outdated = self.announced.is_some_and(|a| a.outdated_by(&plan));
-        outdated || !self.shared.deferred_logs.is_empty()
+        if plan.interest != announced.interest
+            || (plan.backlog && !announced.backlog)
+            || !self.shared.deferred_logs.is_empty()
+        {
+            return Retune::Now;
+        }
+        let Some(due) = plan.deadline else {
+            return Retune::No;
+        };
+        // Awake by then already: its own deadline or a timer armed earlier.
+        let covered = [announced.deadline, self.timer_armed]
+            .into_iter()
+            .flatten()
+            .min();
+        if covered.is_some_and(|c| c <= due) {
+            return Retune::No;
+        }
+        self.timer_armed = Some(due);
+        Retune::At(due)
     }
 
     /// Writes the log lines queued by passes that ran on application threads.

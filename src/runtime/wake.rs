@@ -190,6 +190,20 @@ impl Waker {
         }
     }
 
+    /// Application thread: makes sure the network thread is awake by `at` (it may be
+    /// asleep with a later deadline). On Linux a timer in its poll set does this without
+    /// waking it now; elsewhere, or if the timer is refused, it is woken at once (the
+    /// caller has made `has_work` true for that case). Returns whether it was woken now.
+    pub(crate) fn wake_at(&self, at: Time) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.arm.arm_timer(at.saturating_since(clock::now())) {
+            return false;
+        }
+        let _ = at;
+        self.wake();
+        true
+    }
+
     /// Whether the network thread has announced a sleep (a hint: it may be waking).
     pub(crate) fn is_asleep(&self) -> bool {
         self.flag.sleeping.load(Ordering::Relaxed)
@@ -230,6 +244,8 @@ impl Waker {
         }
         let woken = poll(socket, interest, self.fd.raw(), timeout);
         self.flag.woke();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        self.arm.clear_expired_timer();
         if woken.notified {
             self.fd.drain();
         }
@@ -370,6 +386,11 @@ fn sys_poll(fds: &mut [libc::pollfd; 2], timeout: Option<Duration>) -> libc::c_i
 struct SocketArm {
     epoll: OwnedFd,
     state: parking_lot::Mutex<ArmState>,
+    /// A timer in the same set, armed by application threads whose pass brought a
+    /// deadline forward (`Waker::wake_at`): the thread wakes when it is due, not now.
+    timer: OwnedFd,
+    /// The timer may be armed or expired and not yet read.
+    timer_set: AtomicBool,
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -396,13 +417,77 @@ impl SocketArm {
         }
         // SAFETY: `fd` was just created, is valid and owned by nothing else.
         let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: timerfd_create takes no pointers; a non-negative result is a new
+        // descriptor.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: as above.
+        let timer = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 1,
+        };
+        // SAFETY: both descriptors are open; `ev` is a valid epoll_event for the call.
+        if unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
         Ok(SocketArm {
             epoll,
             state: parking_lot::Mutex::new(ArmState {
                 socket: -1,
                 ..ArmState::default()
             }),
+            timer,
+            timer_set: AtomicBool::new(false),
         })
+    }
+
+    /// Arms the timer to expire after `after` (at least 1 µs); false if refused.
+    fn arm_timer(&self, after: Duration) -> bool {
+        let after = after.max(Duration::from_micros(1));
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
+                tv_nsec: after.subsec_nanos().into(),
+            },
+        };
+        self.timer_set.store(true, Ordering::Relaxed);
+        // SAFETY: the descriptor is open; `spec` is a valid itimerspec; the old value
+        // is not asked for (null).
+        unsafe {
+            libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) == 0
+        }
+    }
+
+    /// Network thread, after a sleep: reads an expired timer so that it stops making
+    /// the set readable (a system call only while a timer is set).
+    fn clear_expired_timer(&self) {
+        if !self.timer_set.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut expirations = 0u64;
+        // SAFETY: the descriptor is open and nonblocking; 8 writable bytes are passed.
+        let n = unsafe {
+            libc::read(
+                self.timer.as_raw_fd(),
+                std::ptr::from_mut(&mut expirations).cast::<libc::c_void>(),
+                8,
+            )
+        };
+        if n == 8 {
+            self.timer_set.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Network thread, before it polls: records what it wants from `socket` and returns
@@ -499,6 +584,21 @@ impl AppPoll {
         }
         fence(Ordering::SeqCst);
         true
+    }
+
+    /// Application thread, while it runs a pass itself: events it publishes need no
+    /// notification. Events come only from passes, which hold the network thread's
+    /// state, so while this thread holds it nobody else publishes; between `pause` and
+    /// taking the state, or between releasing it and `resume`, another pass may publish
+    /// without notifying, which the caller's check of the queue after `resume` catches.
+    pub(crate) fn pause(&self) {
+        self.polling.store(false, Ordering::Relaxed);
+    }
+
+    /// Application thread, after its own pass: polling again (see `pause`).
+    pub(crate) fn resume(&self) {
+        self.polling.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
     }
 
     /// Application thread: stops polling.
