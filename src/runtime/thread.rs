@@ -483,16 +483,13 @@ impl Driver {
             }
             let now = clock::now();
             let n = self.recv.len();
-            for i in 0..n {
-                let Some((from, bytes)) = self.recv.get(i) else {
-                    break;
-                };
+            for (from, bytes) in self.recv.datagrams() {
+                read += 1;
                 match &mut self.sim_in {
                     None => self.endpoint.handle_datagram(now, from, bytes),
                     Some(link) => link.submit(now, from, bytes, &self.shared.sim_in),
                 }
             }
-            read += n;
             if n < self.recv.capacity() {
                 // The socket had no more: spare the call that would say so.
                 break;
