@@ -594,7 +594,7 @@ impl Sender {
             e.last_datagram = number;
             e.frame.encode(n, buf);
             self.stats.frames_resent += 1;
-            self.stats.bytes_resent += e.frame.payload.bytes().len() as u64;
+            self.stats.bytes_resent += e.frame.payload.len() as u64;
             let deadline = now + self.rtt.backed_off(e.backoff);
             self.resend_timers.push(Reverse(ResendTimer {
                 deadline,

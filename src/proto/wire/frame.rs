@@ -41,22 +41,12 @@ pub struct FrameHeader {
 }
 
 /// Header bytes for a frame of `reliability` (wire kind), with or without split fields.
+#[inline]
 pub fn header_len(reliability: Reliability, split: bool) -> usize {
-    let r = reliability.wire();
-    let mut n = 3; // flags + u16 bit length
-    if r.is_reliable() {
-        n += 3;
-    }
-    if r.is_sequenced() {
-        n += 3;
-    }
-    if r.is_ordered_or_sequenced() {
-        n += 4;
-    }
-    if split {
-        n += 10;
-    }
-    n
+    // flags + u16 bit length (3), + 3 if reliable, + 3 if sequenced, + 4 if ordered or
+    // sequenced, by numeric value (receipt kinds as their wire kinds); + 10 if split.
+    const LEN: [u8; 8] = [3, 10, 6, 10, 13, 3, 6, 10];
+    usize::from(LEN[reliability as usize]) + if split { 10 } else { 0 }
 }
 
 /// Number of ordering channels a frame may name (§7.2: a channel >= 32 is invalid).
@@ -70,25 +60,41 @@ impl FrameHeader {
     /// Writes the header (the payload follows separately). Receipt kinds are written as
     /// their plain kinds.
     pub fn encode(&self, w: &mut Writer<'_>) {
+        let mut h = [0u8; MAX_FRAME_HEADER];
+        let n = self.encode_into(&mut h);
+        w.bytes(&h[..n]);
+    }
+
+    /// Writes the header into `h`, returning its length. The send path assembles a
+    /// header on the stack and appends it with one copy instead of a capacity check per
+    /// field.
+    #[inline]
+    pub fn encode_into(&self, h: &mut [u8; MAX_FRAME_HEADER]) -> usize {
         let r = self.reliability.wire();
         let split_bit = if self.split.is_some() { 0x10 } else { 0 };
-        w.u8(((r as u8) << 5) | split_bit);
-        w.u16_be(self.bit_len);
+        h[0] = ((r as u8) << 5) | split_bit;
+        h[1..3].copy_from_slice(&self.bit_len.to_be_bytes());
+        let mut n = 3;
         if r.is_reliable() {
-            w.u24_le(self.message_number);
+            h[n..n + 3].copy_from_slice(&self.message_number.to_le_bytes()[..3]);
+            n += 3;
         }
         if r.is_sequenced() {
-            w.u24_le(self.sequencing_index);
+            h[n..n + 3].copy_from_slice(&self.sequencing_index.to_le_bytes()[..3]);
+            n += 3;
         }
         if r.is_ordered_or_sequenced() {
-            w.u24_le(self.ordering_index);
-            w.u8(self.channel);
+            h[n..n + 3].copy_from_slice(&self.ordering_index.to_le_bytes()[..3]);
+            h[n + 3] = self.channel;
+            n += 4;
         }
         if let Some(s) = self.split {
-            w.u32_be(s.count);
-            w.u16_be(s.id);
-            w.u32_be(s.index);
+            h[n..n + 4].copy_from_slice(&s.count.to_be_bytes());
+            h[n + 4..n + 6].copy_from_slice(&s.id.to_be_bytes());
+            h[n + 6..n + 10].copy_from_slice(&s.index.to_be_bytes());
+            n += 10;
         }
+        n
     }
     /// Reads a header (the payload is not consumed), applying the §7.2 checks that concern
     /// header fields. Fields a reliability does not carry are 0.
