@@ -41,6 +41,16 @@ impl<T: Default> ChannelMap<T> {
         self.list.get(self.slot(ch))
     }
 
+    /// Channel `ch`'s state, if the channel is in use.
+    #[inline]
+    pub(super) fn get_mut(&mut self, ch: u8) -> Option<&mut T> {
+        if ch >= ORDERING_CHANNELS || self.used >> ch & 1 == 0 {
+            return None;
+        }
+        let i = self.slot(ch);
+        self.list.get_mut(i)
+    }
+
     /// Channel `ch`'s state, created (as `T::default()`) if new; `None` for a channel
     /// number over 31.
     #[inline]
@@ -92,6 +102,9 @@ mod tests {
         assert_eq!(m.list, [1, 30, 71, 310]);
         assert_eq!(m.get(31), Some(&310));
         assert_eq!(m.get(3), Some(&30));
+        *m.get_mut(3).unwrap() += 1;
+        assert_eq!(m.get(3), Some(&31));
+        assert!(m.get_mut(4).is_none() && m.get_mut(32).is_none());
         assert!(m.get(4).is_none() && m.get(32).is_none() && m.get(255).is_none());
         assert!(m.get_or_create(32).is_none());
         assert_eq!(m.list.capacity(), 4);

@@ -57,6 +57,12 @@ impl<'a> Reader<'a> {
     pub fn skip(&mut self, n: usize, what: &'static str) -> Result<(), DecodeError> {
         self.bytes(n, what).map(|_| ())
     }
+    /// Everything left, without consuming it (for decoders with a fast path that
+    /// checks lengths once, then `skip`s what they used).
+    #[inline]
+    pub fn peek_rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
     /// Everything left.
     #[inline]
     pub fn rest(&mut self) -> &'a [u8] {
