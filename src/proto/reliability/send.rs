@@ -297,7 +297,12 @@ impl Sender {
             return Err(SendError::Empty);
         }
         let len = data.len();
-        let count = len.div_ceil(self.fragment);
+        // Most messages fit one fragment: skip the division for them.
+        let count = if len <= self.fragment {
+            1
+        } else {
+            len.div_ceil(self.fragment)
+        };
         if len > self.max_message || (count > 1 && count > self.max_split_count) {
             return Err(SendError::TooLarge);
         }

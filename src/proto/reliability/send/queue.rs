@@ -118,8 +118,13 @@ impl OutFrame {
 const POOL_MIN: usize = 64;
 /// Pooled capacities: 64, 128, …, 2048 (covers every unsplit message at MTU 1492).
 const POOL_CLASSES: usize = 6;
-/// Bytes of idle buffers kept per class.
-const POOL_BYTES_PER_CLASS: usize = 256 * 1024;
+/// Bytes of idle buffers kept per class. A flood of small messages keeps thousands in
+/// the queue and in flight, and that backlog swings by more than 256 KiB (4,096 buffers
+/// of 64 bytes) between ACKs: with a 256 KiB cap a third of the messages of the T1
+/// benchmark missed the pool (a malloc, and a free later). The pool only ever holds
+/// buffers the connection had allocated at once anyway, and `trim` frees them when it
+/// goes idle.
+const POOL_BYTES_PER_CLASS: usize = 1024 * 1024;
 
 /// Recycles the buffers of unsplit messages so the steady state allocates nothing per
 /// message. Bounded: at most `POOL_BYTES_PER_CLASS` idle bytes per size class. Only
