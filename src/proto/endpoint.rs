@@ -15,6 +15,7 @@ use super::config::{Config, ConnectOptions, MAX_MTU, MAX_OFFLINE_DATA, MIN_MTU, 
 use super::connection::{Connection, Ctx, DatagramOutcome, Phase};
 use super::error::{ConnectError, SendError};
 use super::event::{ConnId, ConnectFailure, Event};
+use super::idhash::IdMap;
 use super::options::{Receipt, SendOptions};
 use super::rng::Rng;
 use super::stats::{ConnStats, EndpointStats};
@@ -77,8 +78,9 @@ pub struct Endpoint {
     cookie_key: (u64, u64),
     /// Boxed: the table then holds a pointer per slot, not a whole connection, and a
     /// growing table moves pointers.
-    conns: HashMap<ConnId, Box<Connection>>,
-    attempts: HashMap<ConnId, Attempt>,
+    /// Keyed by locally assigned ids: the cheap hasher (looked up per message sent).
+    conns: IdMap<ConnId, Box<Connection>>,
+    attempts: IdMap<ConnId, Attempt>,
     /// Address → connection or attempt using it.
     by_addr: HashMap<SocketAddr, ConnId>,
     /// Remote GUID → connection.
@@ -132,8 +134,8 @@ impl Endpoint {
             config,
             local_addr,
             cookie_key,
-            conns: HashMap::new(),
-            attempts: HashMap::new(),
+            conns: IdMap::default(),
+            attempts: IdMap::default(),
             by_addr: HashMap::new(),
             by_guid: HashMap::new(),
             timers: BTreeSet::new(),

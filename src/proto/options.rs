@@ -43,55 +43,60 @@ impl Reliability {
         Reliability::ALL.get(usize::from(v)).copied()
     }
 
+    /// Whether bit `self` of `mask` is set: the predicates below are asked several
+    /// times per frame on the send and receive paths, and one shift of a constant is
+    /// cheaper than the branches of a `match`. Each mask lists the numeric values (0..=7)
+    /// the predicate holds for; `tests::predicates_match_their_definitions` checks them
+    /// against the definitions spelled out with `matches!`.
+    #[inline]
+    const fn in_set(self, mask: u8) -> bool {
+        (mask >> self as u8) & 1 != 0
+    }
+
     /// What goes on the wire: receipt kinds travel as their plain kinds (PROTOCOL.md §7.1).
+    #[inline]
     pub fn wire(self) -> Reliability {
-        match self {
-            Reliability::UnreliableWithAckReceipt => Reliability::Unreliable,
-            Reliability::ReliableWithAckReceipt => Reliability::Reliable,
-            Reliability::ReliableOrderedWithAckReceipt => Reliability::ReliableOrdered,
-            other => other,
-        }
+        const WIRE: [Reliability; 8] = [
+            Reliability::Unreliable,
+            Reliability::UnreliableSequenced,
+            Reliability::Reliable,
+            Reliability::ReliableOrdered,
+            Reliability::ReliableSequenced,
+            Reliability::Unreliable,
+            Reliability::Reliable,
+            Reliability::ReliableOrdered,
+        ];
+        WIRE[self as usize]
     }
 
-    /// Resent until acknowledged.
+    /// Resent until acknowledged (wire kinds 2, 3, 4, and receipt kinds 6, 7).
+    #[inline]
     pub fn is_reliable(self) -> bool {
-        matches!(
-            self.wire(),
-            Reliability::Reliable | Reliability::ReliableOrdered | Reliability::ReliableSequenced
-        )
+        self.in_set(0b1101_1100)
     }
 
-    /// Carries ordering index and channel on the wire (ordered or sequenced).
+    /// Carries ordering index and channel on the wire (ordered or sequenced: 1, 3, 4, 7).
+    #[inline]
     pub fn is_ordered_or_sequenced(self) -> bool {
-        matches!(
-            self.wire(),
-            Reliability::UnreliableSequenced
-                | Reliability::ReliableOrdered
-                | Reliability::ReliableSequenced
-        )
+        self.in_set(0b1001_1010)
     }
 
-    /// Carries a sequencing index on the wire.
+    /// Carries a sequencing index on the wire (1, 4).
+    #[inline]
     pub fn is_sequenced(self) -> bool {
-        matches!(
-            self.wire(),
-            Reliability::UnreliableSequenced | Reliability::ReliableSequenced
-        )
+        self.in_set(0b0001_0010)
     }
 
-    /// Delivered in ordering-index order.
+    /// Delivered in ordering-index order (3, 7).
+    #[inline]
     pub fn is_ordered(self) -> bool {
-        self.wire() == Reliability::ReliableOrdered
+        self.in_set(0b1000_1000)
     }
 
-    /// The application asked for an acked/lost receipt.
+    /// The application asked for an acked/lost receipt (5, 6, 7).
+    #[inline]
     pub fn has_receipt(self) -> bool {
-        matches!(
-            self,
-            Reliability::UnreliableWithAckReceipt
-                | Reliability::ReliableWithAckReceipt
-                | Reliability::ReliableOrderedWithAckReceipt
-        )
+        self.in_set(0b1110_0000)
     }
 
     /// The kind a split message is upgraded to (PROTOCOL.md §8.1).
@@ -194,5 +199,48 @@ mod tests {
             assert!((r.wire() as u8) < 5);
         }
         assert_eq!(Reliability::from_u8(8), None);
+    }
+
+    #[test]
+    fn predicates_match_their_definitions() {
+        use Reliability::*;
+        for r in Reliability::ALL {
+            let wire = match r {
+                UnreliableWithAckReceipt => Unreliable,
+                ReliableWithAckReceipt => Reliable,
+                ReliableOrderedWithAckReceipt => ReliableOrdered,
+                other => other,
+            };
+            assert_eq!(r.wire(), wire, "{r:?}");
+            assert_eq!(
+                r.is_reliable(),
+                matches!(wire, Reliable | ReliableOrdered | ReliableSequenced),
+                "{r:?}"
+            );
+            assert_eq!(
+                r.is_ordered_or_sequenced(),
+                matches!(
+                    wire,
+                    UnreliableSequenced | ReliableOrdered | ReliableSequenced
+                ),
+                "{r:?}"
+            );
+            assert_eq!(
+                r.is_sequenced(),
+                matches!(wire, UnreliableSequenced | ReliableSequenced),
+                "{r:?}"
+            );
+            assert_eq!(r.is_ordered(), wire == ReliableOrdered, "{r:?}");
+            assert_eq!(
+                r.has_receipt(),
+                matches!(
+                    r,
+                    UnreliableWithAckReceipt
+                        | ReliableWithAckReceipt
+                        | ReliableOrderedWithAckReceipt
+                ),
+                "{r:?}"
+            );
+        }
     }
 }

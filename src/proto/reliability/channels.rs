@@ -27,11 +27,13 @@ impl<T> Default for ChannelMap<T> {
 
 impl<T: Default> ChannelMap<T> {
     /// Position of channel `ch` (< 32) in `list`, present or not.
+    #[inline]
     fn slot(&self, ch: u8) -> usize {
         (self.used & ((1u32 << ch) - 1)).count_ones() as usize
     }
 
     /// Channel `ch`'s state, if the channel is in use.
+    #[inline]
     pub(super) fn get(&self, ch: u8) -> Option<&T> {
         if ch >= ORDERING_CHANNELS || self.used >> ch & 1 == 0 {
             return None;
@@ -39,20 +41,38 @@ impl<T: Default> ChannelMap<T> {
         self.list.get(self.slot(ch))
     }
 
+    /// Channel `ch`'s state, if the channel is in use.
+    #[inline]
+    pub(super) fn get_mut(&mut self, ch: u8) -> Option<&mut T> {
+        if ch >= ORDERING_CHANNELS || self.used >> ch & 1 == 0 {
+            return None;
+        }
+        let i = self.slot(ch);
+        self.list.get_mut(i)
+    }
+
     /// Channel `ch`'s state, created (as `T::default()`) if new; `None` for a channel
     /// number over 31.
+    #[inline]
     pub(super) fn get_or_create(&mut self, ch: u8) -> Option<&mut T> {
         if ch >= ORDERING_CHANNELS {
             return None;
         }
-        let i = self.slot(ch);
         if self.used >> ch & 1 == 0 {
-            // One entry at a time: idle connections keep exactly what they use.
-            self.list.reserve_exact(1);
-            self.list.insert(i, T::default());
-            self.used |= 1 << ch;
+            self.create(ch);
         }
+        let i = self.slot(ch);
         self.list.get_mut(i)
+    }
+
+    /// Adds channel `ch` (< 32, not in use); out of line, as it happens once per channel.
+    #[cold]
+    fn create(&mut self, ch: u8) {
+        let i = self.slot(ch);
+        // One entry at a time: idle connections keep exactly what they use.
+        self.list.reserve_exact(1);
+        self.list.insert(i, T::default());
+        self.used |= 1 << ch;
     }
 
     /// The states of the channels in use.
@@ -82,6 +102,9 @@ mod tests {
         assert_eq!(m.list, [1, 30, 71, 310]);
         assert_eq!(m.get(31), Some(&310));
         assert_eq!(m.get(3), Some(&30));
+        *m.get_mut(3).unwrap() += 1;
+        assert_eq!(m.get(3), Some(&31));
+        assert!(m.get_mut(4).is_none() && m.get_mut(32).is_none());
         assert!(m.get(4).is_none() && m.get(32).is_none() && m.get(255).is_none());
         assert!(m.get_or_create(32).is_none());
         assert_eq!(m.list.capacity(), 4);

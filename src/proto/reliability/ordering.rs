@@ -231,6 +231,16 @@ impl Ordering {
             deliver(out, stats, msg);
             return;
         }
+        // The common case first: the ordered message the channel waits for (no room is
+        // needed, `has_room` would say yes).
+        if !kind.is_sequenced() {
+            if let Some(ch) = self.channels.get_mut(msg.channel) {
+                if msg.ordering_index & seq::MASK == ch.ordered_read {
+                    ch.ordered(msg, &mut self.held_bytes, out, stats);
+                    return;
+                }
+            }
+        }
         if !self.has_room(kind, msg.channel, msg.ordering_index, msg.data.len()) {
             stats.ordering_overflow += 1;
             return;

@@ -395,7 +395,10 @@ impl Receiver {
                 return later(&mut st.ordering_overflow, &mut st.deferred);
             }
         }
-        self.consume(reliable, number);
+        if reliable {
+            // `check_message` found it new above, and nothing since touched `messages`.
+            self.messages.insert(number);
+        }
 
         let data = match &h.split {
             None => self.buffers.copy_of(frame.payload),

@@ -297,7 +297,12 @@ impl Sender {
             return Err(SendError::Empty);
         }
         let len = data.len();
-        let count = len.div_ceil(self.fragment);
+        // Most messages fit one fragment: skip the division for them.
+        let count = if len <= self.fragment {
+            1
+        } else {
+            len.div_ceil(self.fragment)
+        };
         if len > self.max_message || (count > 1 && count > self.max_split_count) {
             return Err(SendError::TooLarge);
         }
@@ -594,7 +599,7 @@ impl Sender {
             e.last_datagram = number;
             e.frame.encode(n, buf);
             self.stats.frames_resent += 1;
-            self.stats.bytes_resent += e.frame.payload.bytes().len() as u64;
+            self.stats.bytes_resent += e.frame.payload.len() as u64;
             let deadline = now + self.rtt.backed_off(e.backoff);
             self.resend_timers.push(Reverse(ResendTimer {
                 deadline,

@@ -33,17 +33,20 @@ pub(super) struct Received {
 
 impl Received {
     /// Nothing after `base` has arrived (no holes).
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
 
     /// Index in `words` of the word holding `n` (`n` not before `base`).
+    #[inline]
     fn word_of(&self, n: u32) -> usize {
         ((n >> 6).wrapping_sub(self.base >> 6) & WORD_MASK) as usize
     }
 
     /// Whether `n` arrived. Numbers up to half the space before `base` count as received;
     /// the caller decides what numbers further away mean.
+    #[inline]
     pub(super) fn contains(&self, n: u32) -> bool {
         let d = seq::distance(self.base, n);
         if d >= seq::HALF {
@@ -58,6 +61,7 @@ impl Received {
 
     /// Records `n`, which must not be contained and lie less than half the space after
     /// `base` (the caller bounds how far: that bounds the memory).
+    #[inline]
     pub(super) fn insert(&mut self, n: u32) {
         if n == self.base && self.words.is_empty() {
             self.base = seq::add(n, 1);

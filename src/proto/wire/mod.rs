@@ -93,14 +93,17 @@ pub mod seq {
     pub const HALF: u32 = 0x0080_0000;
 
     /// `a + n` modulo 2^24.
+    #[inline]
     pub fn add(a: u32, n: u32) -> u32 {
         a.wrapping_add(n) & MASK
     }
     /// `(b - a) mod 2^24`: how far `b` is ahead of `a`.
+    #[inline]
     pub fn distance(a: u32, b: u32) -> u32 {
         b.wrapping_sub(a) & MASK
     }
     /// `a` is strictly older than `b` (b is 1..2^23 ahead of a).
+    #[inline]
     pub fn older(a: u32, b: u32) -> bool {
         let d = distance(a, b);
         d != 0 && d <= HALF

@@ -16,22 +16,27 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A cursor at the start of `buf`.
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Reader<'a> {
         Reader { buf, pos: 0 }
     }
     /// Bytes consumed so far.
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
     /// Bytes left.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
     /// No bytes left.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
     /// Fails with `what` unless at least `n` bytes remain.
+    #[inline]
     pub fn need(&self, n: usize, what: &'static str) -> Result<(), DecodeError> {
         if self.remaining() >= n {
             Ok(())
@@ -40,6 +45,7 @@ impl<'a> Reader<'a> {
         }
     }
     /// The next `n` bytes.
+    #[inline]
     pub fn bytes(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
         self.need(n, what)?;
         let s = &self.buf[self.pos..self.pos + n];
@@ -47,15 +53,24 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
     /// Skips `n` bytes.
+    #[inline]
     pub fn skip(&mut self, n: usize, what: &'static str) -> Result<(), DecodeError> {
         self.bytes(n, what).map(|_| ())
     }
+    /// Everything left, without consuming it (for decoders with a fast path that
+    /// checks lengths once, then `skip`s what they used).
+    #[inline]
+    pub fn peek_rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
     /// Everything left.
+    #[inline]
     pub fn rest(&mut self) -> &'a [u8] {
         let s = &self.buf[self.pos..];
         self.pos = self.buf.len();
         s
     }
+    #[inline]
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], DecodeError> {
         let s = self.bytes(N, what)?;
         let mut a = [0u8; N];
@@ -63,27 +78,33 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
     /// One byte.
+    #[inline]
     pub fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
         Ok(self.array::<1>(what)?[0])
     }
     /// Big-endian u16.
+    #[inline]
     pub fn u16_be(&mut self, what: &'static str) -> Result<u16, DecodeError> {
         Ok(u16::from_be_bytes(self.array(what)?))
     }
     /// Little-endian u16 (the family field of a Linux `sockaddr_in6` image).
+    #[inline]
     pub fn u16_le(&mut self, what: &'static str) -> Result<u16, DecodeError> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
     /// Little-endian 24-bit integer (RakNet's `uint24_t`).
+    #[inline]
     pub fn u24_le(&mut self, what: &'static str) -> Result<u32, DecodeError> {
         let [a, b, c] = self.array::<3>(what)?;
         Ok(u32::from_le_bytes([a, b, c, 0]))
     }
     /// Big-endian u32.
+    #[inline]
     pub fn u32_be(&mut self, what: &'static str) -> Result<u32, DecodeError> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
     /// Big-endian u64.
+    #[inline]
     pub fn u64_be(&mut self, what: &'static str) -> Result<u64, DecodeError> {
         Ok(u64::from_be_bytes(self.array(what)?))
     }

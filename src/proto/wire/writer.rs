@@ -16,38 +16,47 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     /// Appends to `buf` (existing contents are kept).
+    #[inline]
     pub fn new(buf: &'a mut Vec<u8>) -> Writer<'a> {
         Writer { buf }
     }
     /// Bytes in the underlying buffer.
+    #[inline]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
     /// The underlying buffer is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
     /// One byte.
+    #[inline]
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
     /// Big-endian u16.
+    #[inline]
     pub fn u16_be(&mut self, v: u16) {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
     /// Little-endian 24-bit integer; the top byte of `v` is ignored.
+    #[inline]
     pub fn u24_le(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes()[..3]);
     }
     /// Big-endian u32.
+    #[inline]
     pub fn u32_be(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
     /// Big-endian u64.
+    #[inline]
     pub fn u64_be(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
     /// Raw bytes.
+    #[inline]
     pub fn bytes(&mut self, b: &[u8]) {
         self.buf.extend_from_slice(b);
     }

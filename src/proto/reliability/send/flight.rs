@@ -51,51 +51,60 @@ impl Flight {
     }
 
     /// The number the next added frame gets.
+    #[inline]
     pub(super) fn next_number(&self) -> u32 {
         seq::add(self.base, self.slots.len() as u32)
     }
 
     /// Distance from the oldest unacknowledged number to the next number.
+    #[inline]
     pub(super) fn span(&self) -> usize {
         self.slots.len()
     }
 
     /// Frames held.
+    #[inline]
     pub(super) fn count(&self) -> usize {
         self.count
     }
 
     /// Header + payload bytes held.
+    #[inline]
     pub(super) fn wire_bytes(&self) -> usize {
         self.wire_bytes
     }
 
     /// Payload bytes held.
+    #[inline]
     pub(super) fn payload_bytes(&self) -> usize {
         self.payload_bytes
     }
 
     /// Adds a frame under the next message number, which it returns.
+    #[inline]
     pub(super) fn add(&mut self, entry: InFlight) -> u32 {
         let n = self.next_number();
         self.count += 1;
         self.wire_bytes += entry.frame.wire_len();
-        self.payload_bytes += entry.frame.payload.bytes().len();
+        self.payload_bytes += entry.frame.payload.len();
         self.slots.push_back(Some(entry));
         n
     }
 
+    #[inline]
     fn index(&self, number: u32) -> Option<usize> {
         let i = seq::distance(self.base, number) as usize;
         (i < self.slots.len()).then_some(i)
     }
 
     /// The frame with message number `number`, if unacknowledged.
+    #[inline]
     pub(super) fn get(&self, number: u32) -> Option<&InFlight> {
         self.slots.get(self.index(number)?)?.as_ref()
     }
 
     /// The frame with message number `number`, if unacknowledged.
+    #[inline]
     pub(super) fn get_mut(&mut self, number: u32) -> Option<&mut InFlight> {
         let i = self.index(number)?;
         self.slots.get_mut(i)?.as_mut()
@@ -109,12 +118,13 @@ impl Flight {
     }
 
     /// Removes an acknowledged frame.
+    #[inline]
     pub(super) fn release(&mut self, number: u32) -> Option<InFlight> {
         let i = self.index(number)?;
         let entry = self.slots.get_mut(i)?.take()?;
         self.count -= 1;
         self.wire_bytes -= entry.frame.wire_len();
-        self.payload_bytes -= entry.frame.payload.bytes().len();
+        self.payload_bytes -= entry.frame.payload.len();
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
             self.base = seq::add(self.base, 1);

@@ -72,11 +72,13 @@ impl History {
     }
 
     /// Starts recording a datagram: returns the index its message numbers start at.
+    #[inline]
     pub(super) fn begin(&self) -> u64 {
         self.msgs_base + self.msgs.len() as u64
     }
 
     /// Adds a message number to the datagram being recorded.
+    #[inline]
     pub(super) fn push_msg(&mut self, number: u32) {
         self.msgs.push_back(number);
     }
@@ -139,21 +141,25 @@ impl History {
     }
 
     /// Datagram number of the record at `offset`.
+    #[inline]
     pub(super) fn number_at(&self, offset: usize) -> u32 {
         seq::add(self.base, offset as u32)
     }
 
     /// The record at `offset` (0 = oldest held).
+    #[inline]
     pub(super) fn get_mut(&mut self, offset: usize) -> Option<&mut Record> {
         self.records.get_mut(offset)
     }
 
     /// Absolute indexes of a record's message numbers.
+    #[inline]
     pub(super) fn msg_range(r: &Record) -> std::ops::Range<u64> {
         r.msg_start..r.msg_start + u64::from(r.msg_count)
     }
 
     /// The message number at absolute index `index`, if still held.
+    #[inline]
     pub(super) fn msg(&self, index: u64) -> Option<u32> {
         let i = usize::try_from(index.checked_sub(self.msgs_base)?).ok()?;
         self.msgs.get(i).copied()

@@ -15,8 +15,7 @@ use std::sync::Arc;
 
 use crate::proto::options::{Priority, Reliability};
 use crate::proto::time::Time;
-use crate::proto::wire::frame::{header_len, FrameHeader, SplitHeader};
-use crate::proto::wire::Writer;
+use crate::proto::wire::frame::{header_len, FrameHeader, SplitHeader, MAX_FRAME_HEADER};
 
 /// Weight offset of a level joining the interleaving (`p * 2^p + p`, §9.6).
 const OFFSET: [u64; 4] = [0, 3, 10, 27];
@@ -41,7 +40,17 @@ pub(super) enum Payload {
 }
 
 impl Payload {
+    /// Number of bytes (without touching them: counters use it on every frame).
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Payload::Owned(v) => v.len(),
+            Payload::Shared { len, .. } => *len as usize,
+        }
+    }
+
     /// The bytes.
+    #[inline]
     pub(super) fn bytes(&self) -> &[u8] {
         match self {
             Payload::Owned(v) => v,
@@ -77,11 +86,14 @@ pub(super) struct OutFrame {
 
 impl OutFrame {
     /// Bytes the frame occupies in a datagram.
+    #[inline]
     pub(super) fn wire_len(&self) -> usize {
-        header_len(self.reliability.wire(), self.split.is_some()) + self.payload.bytes().len()
+        header_len(self.reliability, self.split.is_some()) + self.payload.len()
     }
 
-    /// Appends the encoded frame to `buf`.
+    /// Appends the encoded frame to `buf`: the header is assembled on the stack, then
+    /// header and payload are appended with one copy each.
+    #[inline]
     pub(super) fn encode(&self, message_number: u32, buf: &mut Vec<u8>) {
         let payload = self.payload.bytes();
         debug_assert!(!payload.is_empty() && payload.len() * 8 <= usize::from(u16::MAX));
@@ -94,9 +106,11 @@ impl OutFrame {
             channel: self.channel,
             split: self.split,
         };
-        let mut w = Writer::new(buf);
-        header.encode(&mut w);
-        w.bytes(payload);
+        let mut h = [0u8; MAX_FRAME_HEADER];
+        let n = header.encode_into(&mut h);
+        buf.reserve(n + payload.len());
+        buf.extend_from_slice(&h[..n]);
+        buf.extend_from_slice(payload);
     }
 }
 
@@ -104,8 +118,13 @@ impl OutFrame {
 const POOL_MIN: usize = 64;
 /// Pooled capacities: 64, 128, …, 2048 (covers every unsplit message at MTU 1492).
 const POOL_CLASSES: usize = 6;
-/// Bytes of idle buffers kept per class.
-const POOL_BYTES_PER_CLASS: usize = 256 * 1024;
+/// Bytes of idle buffers kept per class. A flood of small messages keeps thousands in
+/// the queue and in flight, and that backlog swings by more than 256 KiB (4,096 buffers
+/// of 64 bytes) between ACKs: with a 256 KiB cap a third of the messages of the T1
+/// benchmark missed the pool (a malloc, and a free later). The pool only ever holds
+/// buffers the connection had allocated at once anyway, and `trim` frees them when it
+/// goes idle.
+const POOL_BYTES_PER_CLASS: usize = 1024 * 1024;
 
 /// Recycles the buffers of unsplit messages so the steady state allocates nothing per
 /// message. Bounded: at most `POOL_BYTES_PER_CLASS` idle bytes per size class. Only
@@ -117,10 +136,28 @@ pub(super) struct BufPool {
     free: Option<Box<[Vec<Vec<u8>>; POOL_CLASSES]>>,
 }
 
+/// The size class whose capacity `POOL_MIN << class` is the smallest that holds `len`
+/// bytes, if one does.
+#[inline]
+fn class_for_len(len: usize) -> Option<usize> {
+    // ceil(log2(len)) for len > 1, from the bit length of len - 1.
+    let bits = (usize::BITS - len.saturating_sub(1).leading_zeros()) as usize;
+    let class = bits.saturating_sub(POOL_MIN.trailing_zeros() as usize);
+    (class < POOL_CLASSES).then_some(class)
+}
+
+/// The size class of a buffer the pool made (capacity exactly a class size).
+#[inline]
+fn class_of_capacity(cap: usize) -> Option<usize> {
+    let class = (cap.trailing_zeros() as usize).checked_sub(POOL_MIN.trailing_zeros() as usize)?;
+    (cap.is_power_of_two() && class < POOL_CLASSES).then_some(class)
+}
+
 impl BufPool {
     /// An owned copy of `data`.
+    #[inline]
     pub(super) fn copy_of(&mut self, data: &[u8]) -> Vec<u8> {
-        let Some(class) = (0..POOL_CLASSES).find(|&c| POOL_MIN << c >= data.len()) else {
+        let Some(class) = class_for_len(data.len()) else {
             return data.to_vec();
         };
         let mut v = self
@@ -134,11 +171,12 @@ impl BufPool {
     }
 
     /// Takes back a payload's buffer (shared buffers are simply released).
+    #[inline]
     pub(super) fn recycle(&mut self, payload: Payload) {
         let Payload::Owned(v) = payload else {
             return;
         };
-        let Some(class) = (0..POOL_CLASSES).find(|&c| v.capacity() == POOL_MIN << c) else {
+        let Some(class) = class_of_capacity(v.capacity()) else {
             return;
         };
         let list = &mut self.free.get_or_insert_with(Box::default)[class];
@@ -177,6 +215,7 @@ struct Level {
 
 impl Level {
     /// Drops expired frames at the front, keeping the invariant that the front is live.
+    #[inline]
     fn tidy(&mut self) {
         while matches!(self.frames.front(), Some(None)) {
             self.frames.pop_front();
@@ -228,11 +267,13 @@ impl SendQueue {
     }
 
     /// Queued frames (expired ones excluded).
+    #[inline]
     pub(super) fn len(&self) -> usize {
         self.live
     }
 
     /// Payload bytes of queued frames.
+    #[inline]
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
@@ -244,6 +285,7 @@ impl SendQueue {
     }
 
     /// Appends a frame at priority `p`; it is dropped unsent at `expires`, if given.
+    #[inline]
     pub(super) fn push(&mut self, p: Priority, frame: OutFrame, expires: Option<Time>) {
         let idx = p as usize;
         let clock = self.clock;
@@ -252,7 +294,7 @@ impl SendQueue {
             l.next_weight = l.next_weight.max(clock + OFFSET[idx]);
         }
         let seq = l.front_seq + l.frames.len() as u64;
-        let len = frame.payload.bytes().len();
+        let len = frame.payload.len();
         l.frames.push_back(Some(frame));
         l.live += 1;
         l.bytes += len;
@@ -266,6 +308,7 @@ impl SendQueue {
     }
 
     /// The level whose front frame goes next.
+    #[inline]
     fn next_level(&self) -> Option<usize> {
         if !self.levels[0].frames.is_empty() {
             return Some(0);
@@ -276,6 +319,7 @@ impl SendQueue {
     }
 
     /// The frame that goes next, and its level.
+    #[inline]
     pub(super) fn peek(&self) -> Option<(usize, &OutFrame)> {
         let level = self.next_level()?;
         let frame = self.levels[level].frames.front()?.as_ref()?;
@@ -283,6 +327,7 @@ impl SendQueue {
     }
 
     /// Removes the front frame of `level` (as returned by `peek`).
+    #[inline]
     pub(super) fn pop(&mut self, level: usize) -> Option<OutFrame> {
         let l = self.levels.get_mut(level)?;
         let slot = l.frames.pop_front()?;
@@ -301,14 +346,18 @@ impl SendQueue {
         Some(frame)
     }
 
+    #[inline]
     fn account_removed(&mut self, level: usize, frame: &OutFrame) {
-        let len = frame.payload.bytes().len();
+        let len = frame.payload.len();
         let l = &mut self.levels[level];
         l.live -= 1;
         l.bytes -= len;
         self.live -= 1;
         self.bytes -= len;
-        if self.levels.iter().all(|l| l.frames.is_empty()) {
+        // No live frame left means every level is empty: a level's front is never an
+        // expired frame (`tidy`).
+        if self.live == 0 {
+            debug_assert!(self.levels.iter().all(|l| l.frames.is_empty()));
             self.reset_weights();
         }
     }
@@ -510,6 +559,18 @@ mod tests {
     }
 
     #[test]
+    fn size_classes() {
+        for len in 0..=5000 {
+            let want = (0..POOL_CLASSES).find(|&c| POOL_MIN << c >= len);
+            assert_eq!(class_for_len(len), want, "{len}");
+        }
+        for cap in 0..=5000 {
+            let want = (0..POOL_CLASSES).find(|&c| cap == POOL_MIN << c);
+            assert_eq!(class_of_capacity(cap), want, "{cap}");
+        }
+    }
+
+    #[test]
     fn shared_payload_ranges() {
         let buf: Arc<[u8]> = Arc::from(&[1u8, 2, 3, 4, 5][..]);
         let p = Payload::Shared {
@@ -518,5 +579,6 @@ mod tests {
             len: 2,
         };
         assert_eq!(p.bytes(), [4, 5]);
+        assert_eq!(p.len(), 2);
     }
 }
