@@ -13,7 +13,7 @@ mod connection;
 mod endpoint;
 pub mod error;
 pub mod event;
-mod idhash;
+pub(crate) mod idhash;
 pub mod options;
 pub(crate) mod reliability;
 pub mod rng;

@@ -17,7 +17,7 @@
 //! then drops that command and reports it (see `thread.rs`). This file makes no protocol
 //! decisions: the cap and the buffered count both come from the core.
 
-use super::idmap::IdMap;
+use crate::proto::idhash::IdMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -70,7 +70,7 @@ impl SendBudget {
 /// The budgets of every established connection, readable from any thread.
 #[derive(Debug, Default)]
 pub(crate) struct SendBudgets {
-    map: RwLock<IdMap<Arc<SendBudget>>>,
+    map: RwLock<IdMap<ConnId, Arc<SendBudget>>>,
 }
 
 impl SendBudgets {
@@ -122,7 +122,7 @@ struct Tracked {
 /// Owned by the network thread: keeps every budget's counter in step with the endpoint.
 #[derive(Debug, Default)]
 pub(crate) struct SendTracker {
-    conns: IdMap<Tracked>,
+    conns: IdMap<ConnId, Tracked>,
     /// Connections with data outstanding or sends taken since the last publication.
     busy: Vec<ConnId>,
 }

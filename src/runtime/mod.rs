@@ -12,7 +12,6 @@
 
 mod budget;
 mod clock;
-mod idmap;
 pub(crate) mod log;
 mod netsim;
 mod peer;

@@ -8,7 +8,7 @@
 //! `Connected` and removes entries *before* publishing `Disconnected`/`ConnectFailed`.
 //! It mirrors the core's connection table and makes no protocol decisions itself.
 
-use super::idmap::IdMap;
+use crate::proto::idhash::IdMap;
 use std::net::SocketAddr;
 
 use parking_lot::RwLock;
@@ -19,7 +19,7 @@ use crate::proto::ConnId;
 /// Live connections by id.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    map: RwLock<IdMap<ConnInfo>>,
+    map: RwLock<IdMap<ConnId, ConnInfo>>,
 }
 
 impl Registry {
