@@ -200,16 +200,29 @@ def goals(meds):
     row("T2 p50 RTT vs raw UDP p50 (µs)", get(rak2, "p50_us"),
         get(find(meds, "udp", "T2"), "p50_us"), "≤ 1.5×", lambda r: r <= 1.5)
     p99 = get(rak2, "p99_us")
-    out.append(("T2 p99 RTT (µs)", fmt(p99), "–", "–", "≤ 100 µs",
+    # Raw UDP's own p99 in the same run as the baseline column: on a host where even
+    # that is above 100 µs, the absolute goal says more about the host than the library.
+    udp99 = get(find(meds, "udp", "T2"), "p99_us")
+    out.append(("T2 p99 RTT (µs; baseline: raw UDP p99)", fmt(p99), fmt(udp99),
+                "–" if p99 is None or udp99 in (None, 0) or math.isnan(udp99)
+                else f"{p99 / udp99:.2f}×", "≤ 100 µs",
                 None if p99 is None or math.isnan(p99) else p99 <= 100))
     row("T4 16 MiB MB/s vs ENet", get(find(meds, "libraknet", "T4"), "mb_per_s"),
         get(find(meds, "enet", "T4"), "mb_per_s"), "≥ 1.0×", lambda r: r >= 1.0)
     t3 = sorted((m for m in meds.values() if m["lib"] == "libraknet" and m["test"] == "T3"),
                 key=lambda m: m["clients"])
     if t3:
-        worst = max(m["rss_kb_per_conn"] for m in t3)
-        out.append(("T3 RSS per idle connection, worst K (KiB)", fmt(worst, 2), "–", "–",
-                    "≤ 4 KiB", worst <= 4))
+        # The goal is per connection at 10,000 (the figure), i.e. the largest K
+        # run; at small K the peer's fixed buffers (socket batches, pools) divided by few
+        # connections dominate, so that row is shown for information, not judged.
+        big = t3[-1]
+        rss = big["rss_kb_per_conn"]
+        out.append((f"T3 RSS per idle connection at {int(big['clients']):,} clients (KiB)",
+                    fmt(rss, 2), "–", "–", "≤ 4 KiB", rss <= 4))
+        worst = max(t3, key=lambda m: m["rss_kb_per_conn"])
+        out.append((f"T3 RSS per connection, worst K = {int(worst['clients']):,} (KiB, "
+                    "fixed per-peer memory included)", fmt(worst["rss_kb_per_conn"], 2),
+                    "–", "–", "information", None))
         lo, hi = t3[0], t3[-1]
         row(f"T3 CPU/msg at {int(hi['clients']):,} vs {int(lo['clients']):,} clients (µs)",
             hi["cpu_us_per_msg"], lo["cpu_us_per_msg"], "≤ 1.25× (flat)", lambda r: r <= 1.25)
