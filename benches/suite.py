@@ -135,7 +135,7 @@ def run_one(progs, lib, args, recv_lib, timeout):
         t0 = time.monotonic()
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         lines = [l for l in r.stdout.splitlines() if l.startswith("BENCH ")]
-        wire = [l for l in r.stdout.splitlines() if l.startswith("WIRE ")]
+        wire = [l for l in r.stdout.splitlines() if l.startswith(("WIRE ", "RUNTIME "))]
         if r.returncode != 0 or not lines:
             log(f"  FAILED ({r.returncode}): {' '.join(argv)}\n{r.stdout}{r.stderr}")
             return None, []

@@ -33,7 +33,9 @@
  * Their BENCH lines then say lib=libraknet-secure. After the BENCH line send and
  * pingpong print "WIRE lib=L test=T size=S datagrams_sent=N bytes_sent=B
  * datagrams_received=N bytes_received=B": the driver peer's UDP traffic (payload bytes,
- * handshake included), from which the suite derives the bytes per datagram.
+ * handshake included), from which the suite derives the bytes per datagram; then
+ * "RUNTIME lib=L test=T sends_on_caller=N receives_on_caller=N network_thread_retunes=N"
+ * (rak_runtime_stats: how much of the work the calling thread did).
  */
 #include "common.h"
 #include "bench_util.h"
@@ -141,6 +143,13 @@ static void print_wire(rak_peer *peer, const struct options *o, const char *test
            " datagrams_received=%" PRIu64 " bytes_received=%" PRIu64 "\n",
            lib_name(o), test, o->size, ps.datagrams_sent, ps.bytes_sent, ps.datagrams_received,
            ps.bytes_received);
+    rak_runtime_stats rs;
+    if (rak_peer_runtime_stats(peer, &rs, sizeof rs) == RAK_RESULT_OK) {
+        printf("RUNTIME lib=%s test=%s sends_on_caller=%" PRIu64 " receives_on_caller=%" PRIu64
+               " network_thread_retunes=%" PRIu64 "\n",
+               lib_name(o), test, rs.sends_on_caller, rs.receives_on_caller,
+               rs.network_thread_retunes);
+    }
     fflush(stdout);
 }
 
