@@ -462,18 +462,24 @@ impl SocketArm {
                 tv_nsec: after.subsec_nanos().into(),
             },
         };
-        self.timer_set.store(true, Ordering::Relaxed);
         // SAFETY: the descriptor is open; `spec` is a valid itimerspec; the old value
         // is not asked for (null).
-        unsafe {
+        let ok = unsafe {
             libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) == 0
-        }
+        };
+        // After arming, so that `clear_expired_timer` can never see the flag down while
+        // an armed timer's expiry is left unread (which would keep the set readable).
+        self.timer_set.store(true, Ordering::Release);
+        ok
     }
 
     /// Network thread, after a sleep: reads an expired timer so that it stops making
     /// the set readable (a system call only while a timer is set).
     fn clear_expired_timer(&self) {
-        if !self.timer_set.load(Ordering::Relaxed) {
+        // Down before reading: a timer armed meanwhile raises it again after arming,
+        // and re-arming resets the expiry count, so no expiry is left unread with the
+        // flag down (at worst the thread polls once more before it sees the flag).
+        if !self.timer_set.swap(false, Ordering::Acquire) {
             return;
         }
         let mut expirations = 0u64;
@@ -485,8 +491,9 @@ impl SocketArm {
                 8,
             )
         };
-        if n == 8 {
-            self.timer_set.store(false, Ordering::Relaxed);
+        if n != 8 {
+            // Not expired yet: still armed.
+            self.timer_set.store(true, Ordering::Relaxed);
         }
     }
 
