@@ -233,21 +233,8 @@ impl Driver {
                 self.begin_flush(clock::now());
             }
         }
-        if self.reading() {
-            self.receive();
-        }
-        let now = clock::now();
-        if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
-            self.endpoint.handle_timeout(now);
-        }
-        // What arrived goes to the application before this thread spends time on the
-        // acknowledgements and other datagrams it must send.
-        self.collect_events(now);
-        self.outbox.publish(&self.shared.events);
-        self.transmit(now);
-        self.collect_events(now);
-        self.sends.publish(&self.endpoint);
-        self.outbox.publish(&self.shared.events);
+        let now = self.take_in();
+        self.send_out(now);
         self.summary_due = self.summary.update(&self.log, now, self.endpoint.stats());
 
         let mut plan = self.plan();
@@ -301,6 +288,15 @@ impl Driver {
     /// Returns what the network thread needs to re-plan its sleep.
     pub(crate) fn serve_socket(&mut self) -> Retune {
         std::mem::swap(&mut self.log, &mut self.other_log);
+        let now = self.take_in();
+        self.finish_served(now)
+    }
+
+    /// Reads the socket (unless reading is paused), runs the timers that are due and
+    /// publishes the resulting events: what arrived reaches the application before any
+    /// time goes into the acknowledgements and other datagrams to send. Returns the
+    /// time it used.
+    fn take_in(&mut self) -> Time {
         if self.reading() {
             self.receive();
         }
@@ -310,15 +306,20 @@ impl Driver {
         }
         self.collect_events(now);
         self.outbox.publish(&self.shared.events);
-        self.finish_served(now)
+        now
     }
 
-    /// The end of `serve_*` (which swapped the loggers).
-    fn finish_served(&mut self, now: Time) -> Retune {
+    /// Sends what the endpoint has, then publishes the events and send budgets.
+    fn send_out(&mut self, now: Time) {
         self.transmit(now);
         self.collect_events(now);
         self.sends.publish(&self.endpoint);
         self.outbox.publish(&self.shared.events);
+    }
+
+    /// The end of `serve_*` (which swapped the loggers).
+    fn finish_served(&mut self, now: Time) -> Retune {
+        self.send_out(now);
         // Summaries of dropped or refused traffic, queued for the network thread.
         self.summary_due = self.summary.update(&self.log, now, self.endpoint.stats());
         std::mem::swap(&mut self.log, &mut self.other_log);
