@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use raknet::proto::{ConnId, Event, Reliability, SendOptions};
-use raknet::runtime::{LogLevel, LogSink, Logger, Peer, PeerEvent};
+use raknet::runtime::{LogLevel, LogSink, Logger, Peer, PeerEvent, SimConfig};
 
 mod common;
 
@@ -62,6 +62,46 @@ fn round_trips_are_served_by_the_calling_threads() {
             "{c:?} {s:?}"
         );
     }
+}
+
+/// Under loss, resends are timers; a lost request leaves both sides waiting, so only
+/// the network thread's timer (armed by the sending thread's pass, `Waker::wake_at`)
+/// resends it. Every round trip completes, once and in order.
+#[test]
+fn round_trips_survive_loss_while_the_calling_threads_do_the_work() {
+    let lossy = SimConfig {
+        loss: 0.2,
+        duplicate: 0.1,
+        ..SimConfig::OFF
+    };
+    let mut sc = server_config(4);
+    sc.sim_outgoing = lossy.clone();
+    sc.sim_incoming = lossy.clone();
+    let mut cc = config();
+    cc.sim_outgoing = lossy.clone();
+    cc.sim_incoming = lossy;
+    let server = Peer::start(sc).expect("server starts");
+    let client = Peer::start(cc).expect("client starts");
+    let (c_conn, s_conn) = connect(&server, &client);
+    for i in 0..100u32 {
+        let mut probe = vec![USER, 1];
+        probe.extend_from_slice(&i.to_le_bytes());
+        client.send(c_conn, &probe, reliable_ordered(0)).unwrap();
+        assert_eq!(
+            next_message(&server),
+            (s_conn, probe.clone()),
+            "request {i}"
+        );
+        probe[1] = 2;
+        server.send(s_conn, &probe, reliable_ordered(0)).unwrap();
+        assert_eq!(next_message(&client), (c_conn, probe), "answer {i}");
+    }
+    let (c, s) = (client.runtime_stats(), server.runtime_stats());
+    assert!(c.sim_outgoing.lost + s.sim_outgoing.lost > 0, "{c:?} {s:?}");
+    assert!(
+        c.sends_on_caller > 0 && s.sends_on_caller > 0,
+        "{c:?} {s:?}"
+    );
 }
 
 #[test]
