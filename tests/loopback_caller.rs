@@ -225,3 +225,52 @@ fn log_lines_are_written_on_the_network_thread_only() {
         );
     }
 }
+
+/// A panic in a pass run on an application thread fails the peer as a network-thread
+/// panic does: no unwinding out of the call, `Fatal` once, then `Failed`, and the panic
+/// message logged (by the network thread, like every line).
+#[test]
+fn a_panic_on_the_calling_thread_fails_the_peer_cleanly() {
+    type Lines = Arc<Mutex<Vec<(String, String)>>>;
+    let lines: Lines = Arc::default();
+    let sink_lines = lines.clone();
+    let sink: LogSink = Arc::new(move |_level, text: &str| {
+        let thread = std::thread::current().name().unwrap_or("?").to_owned();
+        sink_lines.lock().unwrap().push((thread, text.to_owned()));
+    });
+    let mut cc = config();
+    cc.thread_name = "caller-panic-net".into();
+    cc.log = Logger::new(sink, LogLevel::Error);
+    let mut peer = Peer::start(cc).expect("peer starts");
+    peer.inject_panic_on_caller().unwrap();
+    assert!(peer.is_failed(), "failed before the call returned");
+    let fatal = wait_for_any(&peer, |ev| matches!(ev, PeerEvent::Fatal));
+    assert!(fatal, "no Fatal event");
+    assert!(peer.poll_event().is_none(), "Fatal comes once");
+    assert!(matches!(
+        peer.send(ConnId(1), &[USER], SendOptions::default()),
+        Err(raknet::runtime::PeerError::Failed)
+    ));
+    peer.shutdown(Duration::from_secs(1));
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|(t, l)| t == "caller-panic-net" && l.contains("panic injected")),
+        "{lines:?}"
+    );
+}
+
+/// Waits up to `PATIENCE` for an event matching `f`.
+fn wait_for_any(peer: &Peer, f: impl Fn(&PeerEvent) -> bool) -> bool {
+    let step = Duration::from_millis(50);
+    let mut left = PATIENCE;
+    while !left.is_zero() {
+        match peer.wait_event(step) {
+            Some(ev) if f(&ev) => return true,
+            Some(_) => {}
+            None => left = left.saturating_sub(step),
+        }
+    }
+    false
+}

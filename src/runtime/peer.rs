@@ -430,10 +430,15 @@ impl Peer {
         let Some(mut guard) = self.shared.driver.try_lock() else {
             return false;
         };
-        let Some(driver) = guard.as_mut() else {
+        // A pass that panicked leaves the state to be torn down, not used.
+        let Some(driver) = guard.as_mut().filter(|_| !self.shared.is_failed()) else {
             return false;
         };
         let served = catch_unwind(AssertUnwindSafe(|| quietly(|| driver.serve_commands())));
+        if served.is_err() {
+            // Before letting go of the state, so that nobody runs a pass on it.
+            self.shared.fail();
+        }
         drop(guard);
         match served {
             Ok(retune) => {
@@ -626,7 +631,8 @@ impl Peer {
     /// failed then).
     fn serve(&self, work: impl FnOnce(&mut Driver) -> Retune) -> bool {
         let mut guard = self.shared.driver.lock();
-        let Some(driver) = guard.as_mut() else {
+        // A pass that panicked leaves the state to be torn down, not used.
+        let Some(driver) = guard.as_mut().filter(|_| !self.shared.is_failed()) else {
             return false;
         };
         match catch_unwind(AssertUnwindSafe(|| quietly(|| work(driver)))) {
@@ -636,6 +642,8 @@ impl Peer {
                 true
             }
             Err(_) => {
+                // Before letting go of the state, so that nobody runs a pass on it.
+                self.shared.fail();
                 drop(guard);
                 self.inline_failed();
                 false
@@ -717,6 +725,21 @@ impl Peer {
     pub fn inject_panic(&self) -> Result<(), PeerError> {
         self.check_running()?;
         self.push(Command::InjectPanic)
+    }
+
+    /// As `inject_panic`, but the panic happens on the calling thread, in a pass it
+    /// runs itself as `send` does for a sparse send. Not for production use.
+    #[doc(hidden)]
+    pub fn inject_panic_on_caller(&self) -> Result<(), PeerError> {
+        self.check_running()?;
+        self.shared
+            .commands
+            .push(Command::InjectPanic)
+            .map_err(|_| PeerError::QueueFull)?;
+        if !self.serve(|d| d.serve_commands()) {
+            self.shared.waker.wake();
+        }
+        Ok(())
     }
 
     fn check_running(&self) -> Result<(), PeerError> {

@@ -651,8 +651,18 @@ impl NetThread {
             }
             let pass = {
                 let mut guard = shared.driver.lock();
-                let Some(driver) = guard.as_mut() else { break };
-                catch_unwind(AssertUnwindSafe(|| driver.pass()))
+                match guard.as_mut() {
+                    // Not after a pass on an application thread panicked (that thread
+                    // marks the peer failed before it lets go of the state).
+                    Some(driver) if !shared.is_failed() => {
+                        Some(catch_unwind(AssertUnwindSafe(|| driver.pass())))
+                    }
+                    _ => None,
+                }
+            };
+            let Some(pass) = pass else {
+                forward_logs(&shared, &log);
+                break;
             };
             match pass {
                 Ok(Pass::Sleep(plan)) => self.sleep(plan),
