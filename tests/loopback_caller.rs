@@ -64,26 +64,17 @@ fn round_trips_are_served_by_the_calling_threads() {
     }
 }
 
-/// Under loss, resends are timers; a lost request leaves both sides waiting, so only
-/// the network thread's timer (armed by the sending thread's pass, `Waker::wake_at`)
-/// resends it. Every round trip completes, once and in order.
+/// Under loss, resends are timers, armed by passes on the calling threads
+/// (`Waker::wake_at`) as well as the network thread's. Every round trip completes,
+/// once and in order. The loss starts after 20
+/// clean round trips, so that the resend timeout follows the measured round trip
+/// rather than the 1 s it starts from without a sample.
 #[test]
 fn round_trips_survive_loss_while_the_calling_threads_do_the_work() {
-    let lossy = SimConfig {
-        loss: 0.2,
-        duplicate: 0.1,
-        ..SimConfig::OFF
-    };
-    let mut sc = server_config(4);
-    sc.sim_outgoing = lossy.clone();
-    sc.sim_incoming = lossy.clone();
-    let mut cc = config();
-    cc.sim_outgoing = lossy.clone();
-    cc.sim_incoming = lossy;
-    let server = Peer::start(sc).expect("server starts");
-    let client = Peer::start(cc).expect("client starts");
+    let server = Peer::start(server_config(4)).expect("server starts");
+    let client = Peer::start(config()).expect("client starts");
     let (c_conn, s_conn) = connect(&server, &client);
-    for i in 0..100u32 {
+    let round_trip = |i: u32| {
         let mut probe = vec![USER, 1];
         probe.extend_from_slice(&i.to_le_bytes());
         client.send(c_conn, &probe, reliable_ordered(0)).unwrap();
@@ -95,7 +86,18 @@ fn round_trips_survive_loss_while_the_calling_threads_do_the_work() {
         probe[1] = 2;
         server.send(s_conn, &probe, reliable_ordered(0)).unwrap();
         assert_eq!(next_message(&client), (c_conn, probe), "answer {i}");
+    };
+    (0..20).for_each(round_trip);
+    let lossy = SimConfig {
+        loss: 0.2,
+        duplicate: 0.1,
+        ..SimConfig::OFF
+    };
+    for peer in [&client, &server] {
+        peer.set_simulator(Some(lossy.clone()), Some(lossy.clone()))
+            .unwrap();
     }
+    (20..120).for_each(round_trip);
     let (c, s) = (client.runtime_stats(), server.runtime_stats());
     assert!(c.sim_outgoing.lost + s.sim_outgoing.lost > 0, "{c:?} {s:?}");
     assert!(
