@@ -276,3 +276,44 @@ fn wait_for_any(peer: &Peer, f: impl Fn(&PeerEvent) -> bool) -> bool {
     }
     false
 }
+
+/// A send applied on the calling thread while the network thread sleeps arms that
+/// thread's wake-up timer for the resend. Here nothing else wakes the sender: its
+/// application does not wait, and the server's simulator drops everything that arrives
+/// for a while. Once the path is clear, the resend comes within the backed-off timeout
+/// (well under a second), not at the sender's next unrelated deadline.
+#[test]
+fn a_send_on_the_calling_thread_is_resent_by_the_sleeping_network_thread() {
+    let server = Peer::start(server_config(4)).expect("server starts");
+    let client = Peer::start(config()).expect("client starts");
+    let (c_conn, s_conn) = connect(&server, &client);
+    for i in 0..20u32 {
+        let m = [USER, 3, i as u8];
+        client.send(c_conn, &m, reliable_ordered(0)).unwrap();
+        assert_eq!(next_message(&server), (s_conn, m.to_vec()));
+    }
+    let drop_all = SimConfig {
+        loss: 1.0,
+        ..SimConfig::OFF
+    };
+    server.set_simulator(None, Some(drop_all)).unwrap();
+    // The settings take effect on the server's next pass; let it have one.
+    assert!(server.wait_event(Duration::from_millis(50)).is_none());
+    let before = client.runtime_stats().sends_on_caller;
+    client
+        .send(c_conn, &[USER, 4], reliable_ordered(0))
+        .unwrap();
+    assert_eq!(
+        client.runtime_stats().sends_on_caller,
+        before + 1,
+        "sent inline"
+    );
+    assert!(server.wait_event(Duration::from_millis(300)).is_none());
+    server.set_simulator(None, Some(SimConfig::OFF)).unwrap();
+    #[allow(clippy::disallowed_methods)] // the test's own bound, not protocol time
+    let start = std::time::Instant::now();
+    assert_eq!(next_message(&server), (s_conn, vec![USER, 4]));
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(1500), "resent after {took:?}");
+    assert!(server.runtime_stats().sim_incoming.lost > 0);
+}
