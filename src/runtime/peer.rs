@@ -437,7 +437,7 @@ impl Peer {
         let served = catch_unwind(AssertUnwindSafe(|| quietly(|| driver.serve_commands())));
         if served.is_err() {
             // Before letting go of the state, so that nobody runs a pass on it.
-            self.shared.fail();
+            self.inline_failed();
         }
         drop(guard);
         match served {
@@ -447,7 +447,7 @@ impl Peer {
                 true
             }
             Err(_) => {
-                self.inline_failed();
+                self.shared.waker.wake();
                 true
             }
         }
@@ -643,9 +643,9 @@ impl Peer {
             }
             Err(_) => {
                 // Before letting go of the state, so that nobody runs a pass on it.
-                self.shared.fail();
-                drop(guard);
                 self.inline_failed();
+                drop(guard);
+                self.shared.waker.wake();
                 false
             }
         }
@@ -671,13 +671,15 @@ impl Peer {
     }
 
     /// A pass run on this thread panicked: the peer fails, as if the network thread had.
+    /// Called while still holding the state; the caller wakes the network thread after
+    /// letting go of it. The log line is queued before the failure is visible, because
+    /// the network thread writes the queued lines and ends as soon as it sees it.
     fn inline_failed(&self) {
         let why = take_panic_message().unwrap_or_else(|| "a panic".into());
         self.shared
             .deferred_logs
             .push((LogLevel::Error, format!("network thread failed: {why}")));
         self.shared.fail();
-        self.shared.waker.wake();
     }
 
     /// Identity and state of a live connection.
