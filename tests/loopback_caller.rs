@@ -180,15 +180,23 @@ fn every_message_arrives_once_and_in_order_with_four_threads_waiting() {
     assert_eq!(all, expected);
 }
 
-#[test]
-fn log_lines_are_written_on_the_network_thread_only() {
-    type Lines = Arc<Mutex<Vec<(String, String)>>>;
+/// (thread name, line) of every log line, as it was written.
+type Lines = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A log sink that records each line with the name of the thread that wrote it.
+fn thread_capture() -> (LogSink, Lines) {
     let lines: Lines = Arc::default();
     let sink_lines = lines.clone();
     let sink: LogSink = Arc::new(move |_level, text: &str| {
         let thread = std::thread::current().name().unwrap_or("?").to_owned();
         sink_lines.lock().unwrap().push((thread, text.to_owned()));
     });
+    (sink, lines)
+}
+
+#[test]
+fn log_lines_are_written_on_the_network_thread_only() {
+    let (sink, lines) = thread_capture();
     let mut sc = server_config(4);
     sc.thread_name = "caller-test-srv".into();
     sc.log = Logger::new(sink.clone(), LogLevel::Debug);
@@ -233,13 +241,7 @@ fn log_lines_are_written_on_the_network_thread_only() {
 /// message logged (by the network thread, like every line).
 #[test]
 fn a_panic_on_the_calling_thread_fails_the_peer_cleanly() {
-    type Lines = Arc<Mutex<Vec<(String, String)>>>;
-    let lines: Lines = Arc::default();
-    let sink_lines = lines.clone();
-    let sink: LogSink = Arc::new(move |_level, text: &str| {
-        let thread = std::thread::current().name().unwrap_or("?").to_owned();
-        sink_lines.lock().unwrap().push((thread, text.to_owned()));
-    });
+    let (sink, lines) = thread_capture();
     let mut cc = config();
     cc.thread_name = "caller-panic-net".into();
     cc.log = Logger::new(sink, LogLevel::Error);

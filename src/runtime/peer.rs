@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use parking_lot::MutexGuard;
+
 use super::budget::Refused;
 use super::clock;
 use super::log::{install_quiet_hook, quietly, take_panic_message, LogLevel, Logger};
@@ -25,15 +27,15 @@ use super::shared::{Shared, Stop};
 use super::socket::{BindOptions, Socket};
 use super::thread::{Driver, Retune};
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
+use crate::proto::{
+    self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
+};
 
 /// Sends at least this far apart (per peer) are applied and transmitted by the sending
 /// thread when it can take the network thread's state at once (`Peer::send`): a round
 /// trip's request or answer, a game's first send of a frame. Closer sends go through
 /// the command queue so the network thread packs them into datagrams together.
 const SPARSE_SEND_GAP: Duration = Duration::from_micros(5);
-use crate::proto::{
-    self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
-};
 
 mod manage;
 
@@ -411,10 +413,10 @@ impl Peer {
     }
 
     /// After a send was queued: if the network thread sleeps and sends on this peer are
-    /// sparse (the gap is measured between sends that find it asleep), applies and transmits the queued commands on this thread
-    /// (`thread.rs`), sparing the network thread's wakeup. Returns false if the caller
-    /// must wake it as usual. Back-to-back sends are left to the network thread, which
-    /// packs them into full datagrams.
+    /// sparse (the gap is measured between sends that find it asleep), applies and
+    /// transmits the queued commands on this thread (`thread.rs`), sparing the network
+    /// thread's wakeup. Returns false if the caller must wake it as usual. Back-to-back
+    /// sends are left to the network thread, which packs them into full datagrams.
     fn serve_sparse_send(&self) -> bool {
         if !self.shared.waker.is_asleep() {
             // A running network thread picks the send up in its pass.
@@ -427,27 +429,15 @@ impl Peer {
         {
             return false;
         }
-        let Some(mut guard) = self.shared.driver.try_lock() else {
+        let Some(guard) = self.shared.driver.try_lock() else {
             return false;
         };
-        // A pass that panicked leaves the state to be torn down, not used.
-        let Some(driver) = guard.as_mut().filter(|_| !self.shared.is_failed()) else {
-            return false;
-        };
-        let served = catch_unwind(AssertUnwindSafe(|| quietly(|| driver.serve_commands())));
-        if served.is_err() {
-            // Before letting go of the state, so that nobody runs a pass on it.
-            self.inline_failed();
-        }
-        drop(guard);
-        match served {
-            Ok(retune) => {
-                self.shared.sends_on_caller.fetch_add(1, Ordering::Relaxed);
-                self.retune(retune);
-                true
-            }
-            Err(_) => {
-                self.shared.waker.wake();
+        match self.run_pass(guard, Driver::serve_commands) {
+            None => false,
+            Some(ok) => {
+                if ok {
+                    self.shared.sends_on_caller.fetch_add(1, Ordering::Relaxed);
+                }
                 true
             }
         }
@@ -626,27 +616,35 @@ impl Peer {
     }
 
     /// Runs `work` on the network thread's state on this thread (`thread.rs`), waiting
-    /// for the lock; wakes the network thread if `work` says its sleep is outdated.
-    /// Returns false if the state is gone (stopped) or the work panicked (the peer has
-    /// failed then).
+    /// for the lock. Returns false if the state is gone (stopped) or the work panicked
+    /// (the peer has failed then).
     fn serve(&self, work: impl FnOnce(&mut Driver) -> Retune) -> bool {
-        let mut guard = self.shared.driver.lock();
+        self.run_pass(self.shared.driver.lock(), work) == Some(true)
+    }
+
+    /// Runs `work` on the locked state, then lets go of it and tells the network thread
+    /// what changed (`retune`). `None`: not run (the state is gone, or failed);
+    /// `Some(false)`: it panicked, the peer has failed and the network thread is woken
+    /// to end; `Some(true)`: done.
+    fn run_pass(
+        &self,
+        mut guard: MutexGuard<'_, Option<Driver>>,
+        work: impl FnOnce(&mut Driver) -> Retune,
+    ) -> Option<bool> {
         // A pass that panicked leaves the state to be torn down, not used.
-        let Some(driver) = guard.as_mut().filter(|_| !self.shared.is_failed()) else {
-            return false;
-        };
+        let driver = guard.as_mut().filter(|_| !self.shared.is_failed())?;
         match catch_unwind(AssertUnwindSafe(|| quietly(|| work(driver)))) {
             Ok(retune) => {
                 drop(guard);
                 self.retune(retune);
-                true
+                Some(true)
             }
             Err(_) => {
                 // Before letting go of the state, so that nobody runs a pass on it.
                 self.inline_failed();
                 drop(guard);
                 self.shared.waker.wake();
-                false
+                Some(false)
             }
         }
     }

@@ -222,7 +222,7 @@ impl Driver {
         if self.timer_armed.is_some_and(|t| t <= clock::now()) {
             self.timer_armed = None;
         }
-        self.forward_deferred_logs();
+        forward_logs(&self.shared, &self.log);
         let stop = self.shared.stop();
         if stop == Stop::Now {
             return Pass::Stop;
@@ -346,11 +346,6 @@ impl Driver {
         }
         self.timer_armed = Some(due);
         Retune::At(due)
-    }
-
-    /// Writes the log lines queued by passes that ran on application threads.
-    fn forward_deferred_logs(&self) {
-        forward_logs(&self.shared, &self.log);
     }
 
     /// Reading pauses while the application leaves a queue's worth of events unread.

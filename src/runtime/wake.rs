@@ -608,10 +608,11 @@ impl AppPoll {
         fence(Ordering::SeqCst);
     }
 
-    /// Application thread: stops polling.
+    /// Application thread: stops polling. A notification that came after the last
+    /// `wait` stays in the descriptor (no system call here, once per wait): the next
+    /// poller's `wait` returns at once, drains it and finds the queue checked anyway.
     pub(crate) fn end(&self) {
         self.polling.store(false, Ordering::Relaxed);
-        self.fd.drain();
     }
 
     /// Publishing side, after the events are in the queue: wakes the poller, if any.
