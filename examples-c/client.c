@@ -14,7 +14,11 @@
  * client bind "::". Message i is: byte B (default 134, ID_USER_PACKET_ENUM; decimal or
  * 0x hex), i as 4 bytes big-endian, then bytes (i + k) & 0xff up to S bytes. Exit
  * status 0 only if everything expected happened. Unreliable kinds may lose echoes:
- * losses are reported, not failures. --hold-ms keeps the connection open M ms after
+ * losses are reported, not failures. The sequenced kinds deliver only the newest of
+ * what has arrived: older messages that arrive after a newer one are dropped by design
+ * (on both legs of the echo), so success there is that no echo is ever older than one
+ * already received and, for RELIABLE_SEQUENCED, that the newest message (N-1) comes
+ * back; how many older ones were superseded is reported. --hold-ms keeps the connection open M ms after
  * the messages (and echoes) before disconnecting; losing it meanwhile is a failure.
  * --hold (for the interop suite) instead waits up to S seconds for the connection to be
  * lost and exits 0 only if it was. A refused connection prints the reason in words
@@ -382,7 +386,21 @@ int main(int argc, char **argv)
     printf("sent %u messages of %zu bytes (%s, channel %u)\n", (unsigned)s.count, s.size,
            ex_reliability_name(reliability), (unsigned)channel);
 
-    if (expect_echo) {
+    if (expect_echo && ex_is_sequenced(reliability)) {
+        /* Nothing older than the newest echo can arrive after it: once message N-1 is
+         * back, the run is complete. */
+        bool newest = false;
+        while (!s.failed && !s.disconnected && ex_now_ms() < deadline &&
+               !(newest = s.count == 0 || s.last_seq == (int64_t)s.count - 1)) {
+            pump(&s, 50);
+        }
+        printf("received %u of %u sequenced echoes, %u superseded or lost, newest %s\n",
+               (unsigned)s.received, (unsigned)s.count, (unsigned)(s.count - s.received),
+               newest ? "arrived" : "missing");
+        if (!newest && reliability == RAK_RELIABILITY_RELIABLE_SEQUENCED) {
+            s.failed = true;
+        }
+    } else if (expect_echo) {
         while (!s.failed && !s.disconnected && s.received < s.count && ex_now_ms() < deadline) {
             pump(&s, 50);
         }

@@ -26,6 +26,16 @@ if [ "${4:-}" = sim ]; then
         grep -q '^received all 200 echoes intact$' "$work/sim-client-$r.log" ||
             fail "sim-client-$r: not every echo arrived"
     done
+    # Sequenced kinds on the lossy link: older echoes are superseded by design, so the
+    # client passes when none is older than one already seen and (RELIABLE_SEQUENCED) the
+    # newest comes back; it must not count superseded ones as missing.
+    for r in reliable_sequenced unreliable_sequenced; do
+        expect_ok "sim-client-$r" "$client_bin" --host 127.0.0.1 --port "$port" --count 1000 \
+            --size 100 --reliability "$r" --channel 3 --expect-echo --timeout-ms 30000 "${sim[@]}"
+    done
+    grep -q '^received [0-9]* of 1000 sequenced echoes, [0-9]* superseded or lost, newest arrived$' \
+        "$work/sim-client-reliable_sequenced.log" ||
+        fail "sim-client-reliable_sequenced: the newest echo did not arrive"
     # The simulator did drop datagrams, so the reliability layer did repair losses.
     grep -q '^simulator out: [0-9]* datagrams, [1-9][0-9]* lost' \
         "$work/sim-client-reliable_ordered.log" || fail "the client's simulator dropped nothing"
