@@ -1,6 +1,6 @@
 //! Byte-for-byte agreement with captured RakNet 4.081 traffic (`tests/vectors/`, format in
 //! its README). Every datagram of every `raknet4_*.txt` capture must decode without error
-//! through the wire codecs (PROTOCOL.md §4.1 offline test first, then §6.1 classification)
+//! through the wire codecs (docs/protocol.md §4.1 offline test first, then §6.1 classification)
 //! and re-encode to exactly the captured bytes. Then each scenario's documented facts (the
 //! `#` comments of its file) are checked against the decoded values. GUIDs and times differ
 //! per run, so those are compared for consistency across messages, not against constants.

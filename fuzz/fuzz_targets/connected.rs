@@ -1,4 +1,4 @@
-//! Connected control messages (`wire::connected`, PROTOCOL.md §5.6–5.8, §10.1): every
+//! Connected control messages (`wire::connected`, docs/protocol.md §5.6–5.8, §10.1): every
 //! decoder on the same bytes, never panicking; accepted messages round-trip.
 #![no_main]
 

@@ -1,4 +1,4 @@
-//! Datagram headers and ACK/NAK range lists (`wire::datagram`, PROTOCOL.md §6.1–6.3):
+//! Datagram headers and ACK/NAK range lists (`wire::datagram`, docs/protocol.md §6.1–6.3):
 //! `classify`, `DataHeader::decode` and `decode_ack_nak` never panic; accepted range lists
 //! are bounded, well formed, and survive `encode_ack_nak` → `decode_ack_nak` unchanged.
 #![no_main]

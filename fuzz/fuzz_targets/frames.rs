@@ -1,4 +1,4 @@
-//! Frames (`wire::frame`, PROTOCOL.md §7.1–7.2): a data datagram's frames decoded the way
+//! Frames (`wire::frame`, docs/protocol.md §7.1–7.2): a data datagram's frames decoded the way
 //! the receiver does (until fewer than 4 bytes remain, stopping at the first bad one).
 //! Accepted frames obey §7.2, carry exactly ceil(bits/8) payload bytes, and round-trip.
 #![no_main]

@@ -1,5 +1,5 @@
 //! `wire::offline::decode` on arbitrary bytes: never panics, and every message it accepts
-//! re-encodes to bytes that decode to the same message (PROTOCOL.md §4, §5.2–5.5), up to
+//! re-encodes to bytes that decode to the same message (docs/protocol.md §4, §5.2–5.5), up to
 //! the fields the encoder deliberately does not write (libcat key and challenge).
 #![no_main]
 

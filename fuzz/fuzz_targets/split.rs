@@ -1,4 +1,4 @@
-//! Split reassembly through a real connection (PROTOCOL.md §8): a scripted client
+//! Split reassembly through a real connection (docs/protocol.md §8): a scripted client
 //! completes the handshake with a cookie-less server endpoint, then sends fragments with
 //! arbitrary count, id, index, reliability, ordering index, channel and size, mixed with
 //! time steps and raw ACK/NAK or junk datagrams. Fragment `i` carries bytes `0x86 + min(i, 0x79)`, so a

@@ -63,7 +63,7 @@ impl<'a> Input<'a> {
     }
 }
 
-/// Largest UDP payload any RakNet datagram may have (PROTOCOL.md §6.4: MTU − 28).
+/// Largest UDP payload any RakNet datagram may have (docs/protocol.md §6.4: MTU − 28).
 pub const MAX_DATAGRAM: usize = MAX_MTU as usize - 28;
 
 /// The target endpoint's address.

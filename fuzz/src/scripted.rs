@@ -1,5 +1,5 @@
 //! A hand-driven client: the bytes a RakNet 4 client sends to complete a handshake with a
-//! cookie-less server (PROTOCOL.md §5.4, §5.6, §5.8), then data datagrams carrying
+//! cookie-less server (docs/protocol.md §5.4, §5.6, §5.8), then data datagrams carrying
 //! frames the caller describes, with datagram and message numbers kept in sequence.
 //! Lets a target reach "connected" in three datagrams and then say anything it likes.
 

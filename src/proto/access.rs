@@ -1,4 +1,4 @@
-//! Who may talk to the endpoint: the ban list (PROTOCOL.md §1.5 step 1, §4.4) and the
+//! Who may talk to the endpoint: the ban list (docs/protocol.md §1.5 step 1, §4.4) and the
 //! small "seen this IP recently" tables behind the per-IP connection frequency limit
 //! (`SetLimitIPConnectionFrequency`, §4.4 `1A`) and the rate limit on our own
 //! `ID_CONNECTION_BANNED` answers. Pure bookkeeping over caller-supplied time: what to

@@ -1,5 +1,5 @@
 //! Endpoint configuration: every knob of the protocol core, with RakNet's defaults
-//! (PROTOCOL.md §12.2) unless a safer or faster choice is documented here.
+//! (docs/protocol.md §12.2) unless a safer or faster choice is documented here.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ pub const PROTOCOL_BEDROCK_11: u8 = 11;
 
 /// Largest MTU RakNet uses (`MAXIMUM_MTU_SIZE`).
 pub const MAX_MTU: u16 = 1492;
-/// Floor MTU of a connection (PROTOCOL.md §5.4).
+/// Floor MTU of a connection (docs/protocol.md §5.4).
 pub const MIN_MTU: u16 = 576;
 /// Bytes of IPv4 + UDP header RakNet counts inside the MTU.
 pub const UDP_HEADER_SIZE: u16 = 28;
@@ -123,12 +123,12 @@ pub struct Config {
     pub reliability: ReliabilityConfig,
     /// Refuse OPEN_CONNECTION_REQUEST_2 with ID_IP_RECENTLY_CONNECTED when the same IP
     /// took a connection slot less than 100 ms ago (RakNet's
-    /// `SetLimitIPConnectionFrequency`; PROTOCOL.md §4.4). Off by default, as in 4.081.
+    /// `SetLimitIPConnectionFrequency`; docs/protocol.md §4.4). Off by default, as in 4.081.
     pub limit_ip_connection_frequency: bool,
     /// Loopback addresses are exempt from `limit_ip_connection_frequency` (4.081's rule).
     pub ip_frequency_exempts_loopback: bool,
     /// Ban an IP for `timeout` when its freshly allocated slot sends anything but
-    /// CONNECTION_REQUEST first (4.081's temporary ban, PROTOCOL.md §5.6).
+    /// CONNECTION_REQUEST first (4.081's temporary ban, docs/protocol.md §5.6).
     pub ban_handshake_violators: bool,
     /// Malformed datagrams (those counted as `bad_offline`, `bad_datagram_header`,
     /// `bad_ack_nak`, `bad_frame` or `oversize` in `DropCounters`) one IP may send within
@@ -220,7 +220,7 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Internal address count in effect (PROTOCOL.md §5.7).
+    /// Internal address count in effect (docs/protocol.md §5.7).
     pub fn internal_addresses(&self) -> usize {
         match self.internal_address_count {
             0 if self.protocol_version >= PROTOCOL_BEDROCK_10 => 20,

@@ -1,6 +1,6 @@
 //! One remote system after the offline handshake: the connected-mode handshake
 //! (CONNECTION_REQUEST / ACCEPTED / NEW_INCOMING_CONNECTION), pings, keep-alive, the
-//! dead-connection rule and disconnection (PROTOCOL.md §5.6–5.9, §10), on top of the
+//! dead-connection rule and disconnection (docs/protocol.md §5.6–5.9, §10), on top of the
 //! reliability layer. It does not own addresses, cookies or the connection table
 //! (`endpoint.rs` does).
 //!
@@ -418,7 +418,7 @@ impl Connection {
                 self.on_connection_request(now, &d.data, ctx)
             }
             // 4.081 closes the slot when anything else comes first, and bans the IP for
-            // the timeout (PROTOCOL.md §5.6); the endpoint does the banning.
+            // the timeout (docs/protocol.md §5.6); the endpoint does the banning.
             (Phase::UnverifiedSender, _) => {
                 self.violated_handshake = true;
                 self.phase = Phase::Closed;
@@ -538,7 +538,7 @@ impl Connection {
         };
         if req.password != ctx.config.password.as_slice() {
             // RakNet 4 puts a 9-bit frame on the wire here; a full byte plus our GUID is
-            // read the same way by every client (PROTOCOL.md §5.6, §14 pitfall 7).
+            // read the same way by every client (docs/protocol.md §5.6, §14 pitfall 7).
             let mut m = Vec::with_capacity(9);
             m.push(id::INVALID_PASSWORD);
             m.extend_from_slice(&ctx.local_guid.to_be_bytes());

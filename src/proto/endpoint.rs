@@ -1,4 +1,4 @@
-//! The endpoint: classifies incoming datagrams (PROTOCOL.md §1.5), answers offline
+//! The endpoint: classifies incoming datagrams (docs/protocol.md §1.5), answers offline
 //! messages (§4), runs outgoing connection attempts with MTU probing (§5.2–5.5), and
 //! owns the connection table, its timers and the queue of connections with something to
 //! send. Everything per connection lives in `connection.rs`; the ban list and per-IP
@@ -45,7 +45,7 @@ const COOKIE_EPOCH: Duration = Duration::from_secs(30);
 /// Bytes of an unconnected pong before its offline data.
 const PONG_HEADER: usize = 33;
 /// Connected-mode datagrams above this are dropped: RakNet peers never exceed 1492 bytes
-/// (some Bedrock servers overshoot their MTU by a few dozen bytes, PROTOCOL.md §8.5).
+/// (some Bedrock servers overshoot their MTU by a few dozen bytes, docs/protocol.md §8.5).
 const MAX_CONNECTED_DATAGRAM: usize = 1600;
 /// Smallest step between a connection's timer runs.
 const MIN_TIMER_STEP: Duration = Duration::from_millis(1);
@@ -271,7 +271,7 @@ impl Endpoint {
             } else {
                 &self.config.mtu_probes[..]
             };
-            // 4.081 spends a third of the attempts on each size (PROTOCOL.md §5.2).
+            // 4.081 spends a third of the attempts on each size (docs/protocol.md §5.2).
             let per_size = (a.attempts / probes.len() as u32).max(1);
             let idx = ((a.sent / per_size) as usize).min(probes.len() - 1);
             let mtu = probes[idx].clamp(UDP_HEADER_SIZE + 25, MAX_MTU);
@@ -417,7 +417,7 @@ impl Endpoint {
             self.stats.dropped.ignored_abusive += 1;
             return;
         }
-        // Banned sources next, whatever they sent (PROTOCOL.md §1.5 step 1).
+        // Banned sources next, whatever they sent (docs/protocol.md §1.5 step 1).
         if !self.bans.is_empty() && self.bans.matches(now, from.ip()) {
             return self.answer_banned(now, from, bytes.len());
         }
@@ -601,7 +601,7 @@ impl Endpoint {
                 } else {
                     self.stats.dropped.amplification += 1;
                     // Without the data; a Bedrock pong keeps its (zero) length field, which
-                    // its clients require (PROTOCOL.md §4.2).
+                    // its clients require (docs/protocol.md §4.2).
                     if self.config.is_bedrock() {
                         &[0u8, 0][..]
                     } else {
@@ -623,7 +623,7 @@ impl Endpoint {
             Offline::UnconnectedPong { time, guid, data } => {
                 let rtt = Duration::from_millis(now.as_millis().saturating_sub(time));
                 let data = match (self.config.is_bedrock(), data) {
-                    // Bedrock pongs carry a u16be length before the string (PROTOCOL.md
+                    // Bedrock pongs carry a u16be length before the string (docs/protocol.md
                     // §4.2); hand the application the string alone when it adds up.
                     (true, [hi, lo, rest @ ..])
                         if usize::from(u16::from_be_bytes([*hi, *lo])) == rest.len() =>
@@ -1156,7 +1156,7 @@ impl Endpoint {
 }
 
 /// Bedrock-flavour pong data: the application's bytes behind a `u16be` length
-/// (PROTOCOL.md §4.2), kept within RakNet's 399-byte limit.
+/// (docs/protocol.md §4.2), kept within RakNet's 399-byte limit.
 fn bedrock_pong_data(data: &[u8]) -> Vec<u8> {
     let n = data.len().min(MAX_OFFLINE_DATA - 2);
     let mut v = Vec::with_capacity(n + 2);

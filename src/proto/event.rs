@@ -143,7 +143,7 @@ pub enum Event {
         data: Vec<u8>,
     },
     /// An ADVERTISE_SYSTEM arrived (RakNet's ID_ADVERTISE_SYSTEM, sent by
-    /// `Endpoint::advertise`; PROTOCOL.md §4.3). Any address may send one, connected or
+    /// `Endpoint::advertise`; docs/protocol.md §4.3). Any address may send one, connected or
     /// not. Other out-of-band payloads (NAT and Router2 plugin traffic) are not reported:
     /// they are dropped and counted in `EndpointStats::dropped.out_of_band_ignored`.
     Advertise {

@@ -1,4 +1,4 @@
-//! Per-message send options: reliability, priority, ordering channel (PROTOCOL.md §7.3, §9.6).
+//! Per-message send options: reliability, priority, ordering channel (docs/protocol.md §7.3, §9.6).
 
 /// Number of ordering channels RakNet offers (`NUMBER_OF_ORDERED_STREAMS`).
 pub const ORDERING_CHANNELS: u8 = 32;
@@ -53,7 +53,7 @@ impl Reliability {
         (mask >> self as u8) & 1 != 0
     }
 
-    /// What goes on the wire: receipt kinds travel as their plain kinds (PROTOCOL.md §7.1).
+    /// What goes on the wire: receipt kinds travel as their plain kinds (docs/protocol.md §7.1).
     #[inline]
     pub fn wire(self) -> Reliability {
         const WIRE: [Reliability; 8] = [
@@ -99,7 +99,7 @@ impl Reliability {
         self.in_set(0b1110_0000)
     }
 
-    /// The kind a split message is upgraded to (PROTOCOL.md §8.1).
+    /// The kind a split message is upgraded to (docs/protocol.md §8.1).
     pub fn for_split(self) -> Reliability {
         match self {
             Reliability::Unreliable => Reliability::Reliable,
@@ -172,7 +172,7 @@ impl SendOptions {
     }
 }
 
-/// A send receipt serial: per peer, starts at 1, skips 0 on wrap (PROTOCOL.md §7.5).
+/// A send receipt serial: per peer, starts at 1, skips 0 on wrap (docs/protocol.md §7.5).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Receipt(pub u32);
 

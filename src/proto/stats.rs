@@ -1,4 +1,4 @@
-//! Endpoint-wide counters and per-connection statistics snapshots (PROTOCOL.md §12.1),
+//! Endpoint-wide counters and per-connection statistics snapshots (docs/protocol.md §12.1),
 //! plus the small meter that turns a connection's running totals into "over the last
 //! second" values.
 
@@ -35,7 +35,7 @@ pub struct EndpointStats {
     pub refused: RefusalCounters,
 }
 
-/// Remote systems' connection attempts refused, by the answer sent (PROTOCOL.md §4.4,
+/// Remote systems' connection attempts refused, by the answer sent (docs/protocol.md §4.4,
 /// §5.6). Datagrams from banned IPs are counted in `DropCounters::banned` instead.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RefusalCounters {
@@ -82,7 +82,7 @@ impl RefusalCounters {
 /// the first reason that stopped it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DropCounters {
-    /// Offline by PROTOCOL.md §4.1 (or 2 bytes or fewer) but malformed.
+    /// Offline by docs/protocol.md §4.1 (or 2 bytes or fewer) but malformed.
     pub bad_offline: u64,
     /// Reliability-layer datagram with an unusable header (flags, length, or a datagram
     /// number too far ahead).

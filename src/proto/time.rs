@@ -1,7 +1,7 @@
 //! Protocol time: microseconds since an origin the caller chooses.
 //!
 //! The sans-IO core never reads a clock. The runtime passes the real monotonic clock in;
-//! the tests pass a virtual one. RakNet puts milliseconds on the wire (PROTOCOL.md §1.3),
+//! the tests pass a virtual one. RakNet puts milliseconds on the wire (docs/protocol.md §1.3),
 //! so [`Time::as_millis`] is what gets encoded.
 
 use std::ops::{Add, AddAssign, Sub};

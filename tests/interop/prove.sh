@@ -45,7 +45,7 @@ pair() {
     # of UNRELIABLE_SEQUENCED are dropped by correct receivers: leave that step out.
     if [ "$s" = jsp-raknet ] && [ "$scen" = all ]; then scen=all-reliable; fi
     # PyPI raknet is 4.081 HEAD, which reassembles split messages in arrival order: a
-    # fragment dropped on loopback and resent corrupts the 1 MiB message (PROTOCOL.md 8.3).
+    # fragment dropped on loopback and resent corrupts the 1 MiB message (docs/protocol.md 8.3).
     # jsp-raknet sends 1 MiB in one burst with no timer-driven resend and ACKs frames it then
     # drops (256-entry windows, 4 datagrams per 10 ms tick): its big step may time out.
     case "$scen" in all|all-reliable|big)

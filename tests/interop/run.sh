@@ -179,7 +179,7 @@ lc_ping() {
             # rak_ping speaks protocol 6 and cannot know the pong is Bedrock-flavoured: it
             # shows the u16be length (0x0014) the Bedrock server put before the text.
             exact='\\x00\\x14interop-offline-data'; bytes=22
-            note="rak_ping has no --protocol: Bedrock pong data shown raw (u16be length + text, PROTOCOL.md 4.2)"
+            note="rak_ping has no --protocol: Bedrock pong data shown raw (u16be length + text, docs/protocol.md 4.2)"
         fi
     fi
     if peer_server --offline-data "$OFF"; then
@@ -239,7 +239,7 @@ lc_sequenced() {
     elif [ "$got" -lt 25 ]; then finish fail "server received only $got/50"
     elif [ "$PEER_NAME" = jsp-raknet ]; then
         # Quirk 4: jsp-raknet writes sequence index 0 on every sequenced frame, so a correct
-        # receiver (PROTOCOL.md 7.4) keeps the first echo and drops the rest as stale.
+        # receiver (docs/protocol.md 7.4) keeps the first echo and drops the rest as stale.
         finish pass "server got $got/50; echoes kept ${echoes:-?} (quirk 4: jsp-raknet's sequence index is always 0)"
     elif [ "${echoes:-0}" -lt 25 ]; then finish fail "only ${echoes:-0}/50 echoes"
     else finish pass "server got $got/50, echoes $echoes/50, none older"; fi
@@ -271,7 +271,7 @@ lc_big() {
 lc_disconnect() {
     begin disconnect || return 0
     # Ten messages on channel 1 and at once a clean close: the server must get all ten and
-    # then the notification (PROTOCOL.md 10.5 and 13: the 0x15 goes after queued data).
+    # then the notification (docs/protocol.md 10.5 and 13: the 0x15 goes after queued data).
     if peer_server --echo-reliability reliable_ordered --echo-channel 1; then
         client 30 $RC $(rc_args) --count 10 --size 100 --reliability reliable_ordered --channel 1
         local re='EVENT disconnected .*reason=(notification|closed)'
@@ -307,7 +307,7 @@ lc_password() {
         fi
     elif [ "$PEER_NAME" = py-raknet ]; then
         # PyPI raknet cannot set a password, but a 4.081 server without one refuses any
-        # non-empty password (PROTOCOL.md 5.6): that is the wrong-password case here.
+        # non-empty password (docs/protocol.md 5.6): that is the wrong-password case here.
         if begin wrong-password; then
             if peer_server; then
                 client 30 $RC $(rc_args) --count 1 --password wrong
@@ -394,7 +394,7 @@ ls_ping() {
     if rak_server --offline-data "$OFF"; then
         client 20 $PEER "$PEER_NAME" ping --port "$PORT" --timeout 5
         local note=""
-        bedrock "$PEER_NAME" && note="Bedrock pong: u16be length + text (PROTOCOL.md 4.2)"
+        bedrock "$PEER_NAME" && note="Bedrock pong: u16be length + text (docs/protocol.md 4.2)"
         if [ "$RC_EXIT" = 0 ] && clog "EVENT pong .*data=\"$OFF\" "; then finish pass "$note"
         elif clog 'EVENT pong .*data="" '; then finish fail "the pong carried no offline data (rak_server --offline-data $OFF)"
         else finish fail "client rc=$RC_EXIT: $(cfirst 'pong|RESULT')"; fi
@@ -402,7 +402,7 @@ ls_ping() {
     server_stop
 }
 
-# Bedrock pong data is a u16be length and a string (PROTOCOL.md 4.2) even when empty: a
+# Bedrock pong data is a u16be length and a string (docs/protocol.md 4.2) even when empty: a
 # Bedrock-flavoured rak_server without offline data must still answer "00 00".
 ls_ping_empty() {
     begin ping-empty || return 0

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Decides whose reassembly broke a 1 MiB message in an interop run (run.sh, PROTOCOL.md 8.3).
+"""Decides whose reassembly broke a 1 MiB message in an interop run (run.sh, docs/protocol.md 8.3).
 
     split_check.py --pcap FILE --peer-port P --size N --seq S --payload helper|rak_client
                    [--delivered FILE | --echo-mismatch-at K]
@@ -12,7 +12,7 @@ line, `VERDICT <word> <explanation>`, exit status 0 for `peer-reassembly`, else 
   peer-reassembly  libraknet sent every fragment of the expected message, intact (by index
                    they are exactly the message), and what the peer delivered is those same
                    fragments in another order: the foreign receiver concatenated them in
-                   arrival order (RakNet 4.081 HEAD, PROTOCOL.md 8.3 and 14.13).
+                   arrival order (RakNet 4.081 HEAD, docs/protocol.md 8.3 and 14.13).
   libraknet        libraknet's fragments are not the expected message, or the echo it
                    delivered differs from what the peer sent: a libraknet bug.
   unknown          the capture is incomplete or the corruption is of another kind.

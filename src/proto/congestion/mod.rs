@@ -1,5 +1,5 @@
 //! Congestion control behind a small trait, one file per algorithm, plus RTT estimation
-//! (PROTOCOL.md §9.2, §9.3).
+//! (docs/protocol.md §9.2, §9.3).
 //!
 //! The reliability layer (`reliability/send.rs`) owns the frames, the byte accounting and
 //! the timers; a [`Controller`] only turns events (datagram sent, acknowledged, reported
@@ -18,7 +18,7 @@ pub(crate) use rtt::RttEstimator;
 pub(crate) use sliding_window::SlidingWindow;
 
 /// A congestion controller: events in, window out. Datagram numbers are the 24-bit
-/// numbers of data datagrams (PROTOCOL.md §6.2).
+/// numbers of data datagrams (docs/protocol.md §6.2).
 pub(crate) trait Controller: fmt::Debug + Send {
     /// Data datagram `number` of `bytes` UDP payload bytes was written at `now`.
     fn on_sent(&mut self, now: Time, number: u32, bytes: usize);

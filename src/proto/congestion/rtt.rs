@@ -1,4 +1,4 @@
-//! Round-trip time estimation and the retransmission timeout (PROTOCOL.md §9.2).
+//! Round-trip time estimation and the retransmission timeout (docs/protocol.md §9.2).
 //!
 //! Samples come from acknowledged datagrams that carried reliable or receipt frames
 //! (resends use new datagram numbers, so every sample is unambiguous). SRTT and RTTVAR

@@ -1,4 +1,4 @@
-//! RakNet's sliding-window congestion control (PROTOCOL.md §9.3, [RN]
+//! RakNet's sliding-window congestion control (docs/protocol.md §9.3, [RN]
 //! `CCRakNetSlidingWindow`), written from the description, with two deliberate changes.
 //!
 //! Kept from 4.081: the window counts bytes in units of `M = MTU - 28`; it starts at `M`

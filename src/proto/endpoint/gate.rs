@@ -1,4 +1,4 @@
-//! The endpoint's gate: what the datagram path does with banned sources (PROTOCOL.md
+//! The endpoint's gate: what the datagram path does with banned sources (docs/protocol.md
 //! §1.5 step 1, §4.4), 4.081's temporary ban of a handshake violator (§5.6), and the
 //! per-IP connection frequency limit (§4.4 `1A`). The tables live in `access.rs`; the
 //! application's ban calls in `manage.rs`.

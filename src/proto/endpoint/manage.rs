@@ -1,4 +1,4 @@
-//! The application's management calls on an [`Endpoint`]: the ban list (PROTOCOL.md §1.5
+//! The application's management calls on an [`Endpoint`]: the ban list (docs/protocol.md §1.5
 //! step 1, §4.4), connection lookups, per-connection timeouts, and ADVERTISE_SYSTEM
 //! (§4.3). The datagram path that enforces bans lives in `endpoint.rs`; the tables in
 //! `access.rs`.
@@ -156,7 +156,7 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Sends ADVERTISE_SYSTEM (`0D guid magic 1D data`, PROTOCOL.md §4.3) to `addr`,
+    /// Sends ADVERTISE_SYSTEM (`0D guid magic 1D data`, docs/protocol.md §4.3) to `addr`,
     /// connected or not; the receiver reports `Event::Advertise`. `data` is at most 398
     /// bytes (`SendError::TooLarge` otherwise). Like every offline message it is dropped
     /// if the outgoing offline queue is full.

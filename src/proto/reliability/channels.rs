@@ -1,4 +1,4 @@
-//! Per-channel state for the 32 ordering channels of one connection (PROTOCOL.md §7.4),
+//! Per-channel state for the 32 ordering channels of one connection (docs/protocol.md §7.4),
 //! created on first use: most connections use one or two channels, so a fixed array of 32
 //! would be mostly dead weight in every idle connection. The sender keeps its next
 //! ordering and sequencing indexes here, the receiver its ordering queues. This file

@@ -1,6 +1,6 @@
 //! The reliability layer of one connection: sending side (`send`), receiving side
 //! (`recv`, `ordering`, `split`, `window`), per-channel state of both (`channels`).
-//! PROTOCOL.md §6–§9.
+//! docs/protocol.md §6–§9.
 
 mod channels;
 pub(crate) mod ordering;

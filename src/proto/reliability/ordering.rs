@@ -1,4 +1,4 @@
-//! Per-channel ordering and sequencing on receive (PROTOCOL.md §7.4), for the 32
+//! Per-channel ordering and sequencing on receive (docs/protocol.md §7.4), for the 32
 //! channels of one connection.
 //!
 //! Takes whole messages (split messages after reassembly) and turns them into
@@ -432,7 +432,7 @@ mod tests {
 
     #[test]
     fn sequenced_before_late_ordered_stays_in_order() {
-        // PROTOCOL.md §7.4 probe: ordering index 0/1 and sequencing indexes 1, 0, 0.
+        // docs/protocol.md §7.4 probe: ordering index 0/1 and sequencing indexes 1, 0, 0.
         let mut t = T::new();
         t.ordered(0, 0, 10);
         t.seq(0, 1, 1, 31);

@@ -1,4 +1,4 @@
-//! Receiving side of the reliability layer: ACK/NAK generation (PROTOCOL.md §6.5),
+//! Receiving side of the reliability layer: ACK/NAK generation (docs/protocol.md §6.5),
 //! frame parsing with the validity rules of §7.2, duplicate detection (§9.4), split
 //! reassembly (`split.rs`, §8.3) and ordering/sequencing (`ordering.rs`, §7.4).
 //!
@@ -505,7 +505,7 @@ impl Receiver {
     }
 
     /// ACK ranges waiting to be sent (whether due or not), for the connection's
-    /// "close once pending ACKs are sent" rule (PROTOCOL.md §10.5).
+    /// "close once pending ACKs are sent" rule (docs/protocol.md §10.5).
     #[allow(dead_code)] // not every driver needs it
     pub(crate) fn has_pending_acks(&self) -> bool {
         !self.acks.is_empty()
@@ -779,7 +779,7 @@ mod tests {
         feed(&mut r, 0, &[f(U, b"c")]);
         assert_eq!(drain(&mut r), [b"a", b"d", b"b", b"c"]);
         assert!(all_naks(&mut r).is_empty());
-        // The range ending at 0xFFFFFF goes last (PROTOCOL.md §14 pitfall 14).
+        // The range ending at 0xFFFFFF goes last (docs/protocol.md §14 pitfall 14).
         assert_eq!(all_acks(&mut r), [(0, 1), (m - 1, m)]);
     }
 

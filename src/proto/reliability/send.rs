@@ -1,4 +1,4 @@
-//! Sending side of the reliability layer of one connection (PROTOCOL.md §6.5 sender
+//! Sending side of the reliability layer of one connection (docs/protocol.md §6.5 sender
 //! rules, §7.4 index assignment, §7.5 receipts, §8.1 splitting, §9.1–9.3, §9.5–9.7).
 //!
 //! `queue` validates a message, assigns its ordering/sequencing indexes, splits it into
@@ -997,7 +997,7 @@ mod tests {
 
     #[test]
     fn split_matches_the_protocol_trace() {
-        // PROTOCOL.md §8.1: a 3000-byte RELIABLE_ORDERED message, ordering index 1,
+        // docs/protocol.md §8.1: a 3000-byte RELIABLE_ORDERED message, ordering index 1,
         // message numbers 2..4, datagrams 3..5, the third fragment only after an ACK.
         let mut s = sender();
         s.queue(Time::ZERO, b"a", opts(Reliability::ReliableOrdered), 0)

@@ -1,4 +1,4 @@
-//! Split-message reassembly by index with hard limits (PROTOCOL.md §8.2–8.3, §8.6).
+//! Split-message reassembly by index with hard limits (docs/protocol.md §8.2–8.3, §8.6).
 //!
 //! Owns the incomplete split messages of one connection. Fragments are placed by index,
 //! never by arrival order (4.081 HEAD corrupts out-of-order fragments, §8.3). Memory grows

@@ -1,5 +1,5 @@
 //! Which 24-bit numbers have arrived, for the receiver's duplicate filters: datagram
-//! numbers (repeated datagrams, PROTOCOL.md §6.5) and reliable message numbers (§9.4).
+//! numbers (repeated datagrams, docs/protocol.md §6.5) and reliable message numbers (§9.4).
 //!
 //! `base` is the lowest number not yet received; everything before it counts as received.
 //! Numbers after it that did arrive are bits in a deque of 64-bit words starting at the

@@ -30,7 +30,7 @@ fn addr(n: u32) -> SocketAddr {
     SocketAddr::from((std::net::Ipv4Addr::from(0xC000_0000 | n), 40_000))
 }
 
-/// Two bytes: offline by PROTOCOL.md §4.1's short-datagram rule, and malformed.
+/// Two bytes: offline by docs/protocol.md §4.1's short-datagram rule, and malformed.
 const JUNK: [u8; 2] = [0x05, 0x00];
 
 fn ping() -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! Who may connect: the ban list (PROTOCOL.md §1.5 step 1, §4.4, §5.6's temporary ban)
+//! Who may connect: the ban list (docs/protocol.md §1.5 step 1, §4.4, §5.6's temporary ban)
 //! and the per-IP connection frequency limit (`1A`), on the simulated network and on a
 //! bare endpoint fed hand-made datagrams.
 

@@ -9,7 +9,7 @@
 //! `Hostile` is a connected peer that writes its datagrams by hand after a real
 //! handshake (cookies included), so it can say anything a connection can carry.
 //! Memory bounds that the endpoint does not expose are measured on the reliability
-//! layer directly (`Receiver::held_bytes`). PROTOCOL.md §4, §5, §6.3, §7.2, §8, §9.4.
+//! layer directly (`Receiver::held_bytes`). docs/protocol.md §4, §5, §6.3, §7.2, §8, §9.4.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -503,7 +503,7 @@ fn header(rel: Reliability, len: usize, msg: u32, split: Option<SplitHeader>) ->
 }
 
 // ---------------------------------------------------------------------------------------
-// Split bombs (PROTOCOL.md §8.2: 4.081 preallocates from the announced count)
+// Split bombs (docs/protocol.md §8.2: 4.081 preallocates from the announced count)
 // ---------------------------------------------------------------------------------------
 
 /// Bound: a fragment announcing 2^32 − 1 fragments (or any count above
@@ -659,7 +659,7 @@ fn split_size_bomb_is_capped_per_message_and_per_connection() {
 }
 
 // ---------------------------------------------------------------------------------------
-// ACK / NAK floods (PROTOCOL.md §6.3)
+// ACK / NAK floods (docs/protocol.md §6.3)
 // ---------------------------------------------------------------------------------------
 
 /// ACK or NAK datagrams of as many overlapping ranges as fit, including 0..=0xFFFFFF.
@@ -767,7 +767,7 @@ fn ack_nak_floods_do_not_freeze_the_endpoint() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Ordering-index holes (PROTOCOL.md §7.4)
+// Ordering-index holes (docs/protocol.md §7.4)
 // ---------------------------------------------------------------------------------------
 
 /// Bound: an ordering index of 2^24 − 1 first is "older" than 0 and dropped; indexes
@@ -844,7 +844,7 @@ fn ordering_index_holes_are_bounded() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 24-bit wraparound (PROTOCOL.md §6.2, §9.4, §7.4)
+// 24-bit wraparound (docs/protocol.md §6.2, §9.4, §7.4)
 // ---------------------------------------------------------------------------------------
 
 /// Bound: datagram numbers, reliable message numbers and ordering indexes all cross 2^24
@@ -927,7 +927,7 @@ fn numbers_wrap_at_2_24_over_a_long_transfer() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Handshake floods and replays (PROTOCOL.md §5.2–5.5)
+// Handshake floods and replays (docs/protocol.md §5.2–5.5)
 // ---------------------------------------------------------------------------------------
 
 /// Bounds: REQUEST_1 from 5,000 sources gets at most one answer each, never larger than
@@ -1131,7 +1131,7 @@ fn handshake_without_cookies_amplifies_at_most_one_byte() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Unconnected ping floods (PROTOCOL.md §4.2)
+// Unconnected ping floods (docs/protocol.md §4.2)
 // ---------------------------------------------------------------------------------------
 
 /// Bounds: however many pings arrive between two polls, at most 1024 answers are queued
@@ -1197,7 +1197,7 @@ fn ping_amplification_is_at_most_one() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Undersize and oversize datagrams of every type (PROTOCOL.md §4.1, §6.1)
+// Undersize and oversize datagrams of every type (docs/protocol.md §4.1, §6.1)
 // ---------------------------------------------------------------------------------------
 
 /// Shortest valid datagram of each kind the endpoint recognises, by first byte.

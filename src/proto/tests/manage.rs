@@ -1,6 +1,6 @@
 //! The application's view of the connection table: lookups, per-connection timeouts,
 //! per-call connect options, cancelling attempts, ADVERTISE_SYSTEM and out-of-band data
-//! (PROTOCOL.md §4.2, §4.3, §5.2, §10.3).
+//! (docs/protocol.md §4.2, §4.3, §5.2, §10.3).
 
 use std::net::SocketAddr;
 use std::time::Duration;

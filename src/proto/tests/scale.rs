@@ -1,6 +1,6 @@
 //! Many peers and hostile traffic: a thousand clients on one server, and handshake
 //! floods from spoofed sources that must leave no state behind and never get an answer
-//! larger than what they sent (PROTOCOL.md §4.1, §5.2–5.4).
+//! larger than what they sent (docs/protocol.md §4.1, §5.2–5.4).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

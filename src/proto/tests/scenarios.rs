@@ -543,7 +543,7 @@ fn sequenced_kinds_never_go_backwards() {
 
 #[test]
 fn sequenced_after_ordered_waits_for_it() {
-    // PROTOCOL.md §7.4: sequenced messages sent after ordered message k on a channel are
+    // docs/protocol.md §7.4: sequenced messages sent after ordered message k on a channel are
     // delivered after k, never before.
     for seed in 0..32 {
         let mut net =

@@ -1,4 +1,4 @@
-//! Statistics (PROTOCOL.md §12.1): per-connection buffers, rates over the last second,
+//! Statistics (docs/protocol.md §12.1): per-connection buffers, rates over the last second,
 //! loss and congestion state; the endpoint's drop counters by reason.
 
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! Time across the connection: occasional pings keep the ping samples fresh (PROTOCOL.md
+//! Time across the connection: occasional pings keep the ping samples fresh (docs/protocol.md
 //! §10.1, §10.2), and ID_TIMESTAMP messages arrive in the receiver's clock (§10.4), here
 //! between two endpoints whose clocks are an hour apart.
 

@@ -1,6 +1,6 @@
 //! Connected control messages, carried in frames: connection request / accepted /
 //! new incoming connection, connected ping / pong, disconnection, invalid password
-//! (PROTOCOL.md §5.6–5.8, §10). Only the message bodies (a frame's payload, id byte
+//! (docs/protocol.md §5.6–5.8, §10). Only the message bodies (a frame's payload, id byte
 //! included); which reliability carries them and what state they move is the handshake's
 //! business. Address lists are parsed by remaining length so both the 10-address (4.081)
 //! and 20-address (Minecraft) flavours decode (§5.7, §14 pitfall 10).

@@ -1,5 +1,5 @@
 //! Reliability-layer datagrams: the flags byte, data datagram header, and ACK/NAK range
-//! lists (PROTOCOL.md §6.1–6.3). Frames inside data datagrams are `frame.rs`'s job; what
+//! lists (docs/protocol.md §6.1–6.3). Frames inside data datagrams are `frame.rs`'s job; what
 //! the numbers mean (windows, resends, RTT) belongs to the reliability layer. ACK/NAK
 //! decoding is bounded by `MAX_RANGES_PER_DATAGRAM` so a hostile count costs nothing.
 
@@ -143,7 +143,7 @@ fn decode_ranges(bytes: &[u8], out: &mut Vec<(u32, u32)>) -> Result<bool, Decode
 /// many of `ranges` (inclusive, each with `min <= max`, no wrap inside a range) as fit in
 /// `max_len` bytes; returns how many ranges were written (at least 1 if `max_len >= 10`).
 /// Single numbers use record type 1, longer ranges type 0. The caller must order ranges so
-/// that one ending at 0xFFFFFF comes last (PROTOCOL.md §14 pitfall 14).
+/// that one ending at 0xFFFFFF comes last (docs/protocol.md §14 pitfall 14).
 ///
 /// Writes nothing and returns 0 when `ranges` is empty or not even one record fits.
 pub fn encode_ack_nak(

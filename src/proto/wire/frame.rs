@@ -1,5 +1,5 @@
 //! Frames (RakNet's encapsulated messages, `InternalPacket`): header layout of
-//! PROTOCOL.md §7.1, receive validity rules of §7.2.
+//! docs/protocol.md §7.1, receive validity rules of §7.2.
 //!
 //! OWNER: wire helper. Interface fixed; bodies to implement.
 
@@ -231,7 +231,7 @@ pub struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    /// Reads one frame. Fails (PROTOCOL.md §7.2) on: reliability > 4, bit length 0,
+    /// Reads one frame. Fails (docs/protocol.md §7.2) on: reliability > 4, bit length 0,
     /// channel >= 32, split index >= split count, split count 0, or any field or the
     /// payload running past the end.
     #[inline]
@@ -343,7 +343,7 @@ mod tests {
 
     #[test]
     fn odd_bit_lengths_round_up_and_survive() {
-        // PROTOCOL.md §7.1 trace: `40 0009 070000 86 80`.
+        // docs/protocol.md §7.1 trace: `40 0009 070000 86 80`.
         let bytes = [0x40, 0x00, 0x09, 0x07, 0x00, 0x00, 0x86, 0x80];
         let mut r = Reader::new(&bytes);
         let f = Frame::decode(&mut r).unwrap();

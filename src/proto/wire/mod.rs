@@ -12,12 +12,12 @@ pub mod writer;
 pub use reader::Reader;
 pub use writer::Writer;
 
-/// The 16 bytes that mark offline messages (PROTOCOL.md §1.4).
+/// The 16 bytes that mark offline messages (docs/protocol.md §1.4).
 pub const MAGIC: [u8; 16] = [
     0x00, 0xFF, 0xFF, 0x00, 0xFE, 0xFE, 0xFE, 0xFE, 0xFD, 0xFD, 0xFD, 0xFD, 0x12, 0x34, 0x56, 0x78,
 ];
 
-/// Message identifiers (PROTOCOL.md §2) the core sends or interprets.
+/// Message identifiers (docs/protocol.md §2) the core sends or interprets.
 pub mod id {
     /// Connected ping (frame).
     pub const CONNECTED_PING: u8 = 0x00;
@@ -85,7 +85,7 @@ pub mod id {
     pub const USER_PACKET_ENUM: u8 = 0x86;
 }
 
-/// 24-bit sequence arithmetic (PROTOCOL.md §7.4 "half-range compare").
+/// 24-bit sequence arithmetic (docs/protocol.md §7.4 "half-range compare").
 pub mod seq {
     /// Mask of a 24-bit counter.
     pub const MASK: u32 = 0x00FF_FFFF;

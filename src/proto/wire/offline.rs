@@ -1,5 +1,5 @@
 //! Offline (unconnected) messages: pings, pongs, the four open-connection messages,
-//! rejections, out-of-band (PROTOCOL.md §4, §5.2–5.5). `decode` first applies 4.081's
+//! rejections, out-of-band (docs/protocol.md §4, §5.2–5.5). `decode` first applies 4.081's
 //! recognition test (§4.1: id byte, minimum length, magic at the right offset), so the
 //! endpoint can tell "not offline, try the reliability layer" from "offline but malformed".
 //! The decoders then read like a tolerant client: REPLY_1 by length (§5.3), REQUEST_2's
@@ -120,7 +120,7 @@ pub enum Offline<'a> {
     },
 }
 
-/// Recognises and decodes an offline message by the rules of PROTOCOL.md §4.1.
+/// Recognises and decodes an offline message by the rules of docs/protocol.md §4.1.
 ///
 /// `None`: not an offline message (hand it to the reliability layer). `Some(Err)`: it is
 /// offline by §4.1 but malformed (drop and count it).

@@ -1,6 +1,6 @@
 //! Bounds-checked cursor over received bytes. Every read either succeeds or returns a
 //! `DecodeError` naming the field and offset; nothing here can panic or allocate.
-//! Byte orders follow PROTOCOL.md §1.2: big-endian, except `u24` which is little-endian.
+//! Byte orders follow docs/protocol.md §1.2: big-endian, except `u24` which is little-endian.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
@@ -112,7 +112,7 @@ impl<'a> Reader<'a> {
     pub fn f32_be(&mut self, what: &'static str) -> Result<f32, DecodeError> {
         Ok(f32::from_be_bytes(self.array(what)?))
     }
-    /// The 16 offline magic bytes (PROTOCOL.md §1.4); fails if they differ.
+    /// The 16 offline magic bytes (docs/protocol.md §1.4); fails if they differ.
     pub fn magic(&mut self) -> Result<(), DecodeError> {
         let at = self.pos;
         if self.bytes(16, "magic")? == MAGIC {
@@ -125,7 +125,7 @@ impl<'a> Reader<'a> {
     pub fn guid(&mut self) -> Result<u64, DecodeError> {
         self.u64_be("guid")
     }
-    /// A SystemAddress (PROTOCOL.md §3.1): version 4 (7 bytes, inverted octets) or
+    /// A SystemAddress (docs/protocol.md §3.1): version 4 (7 bytes, inverted octets) or
     /// version 6 (29 bytes, a `sockaddr_in6` image of which port and address are used).
     /// A version byte of 0 reads as IPv4, as go-raknet writes it.
     pub fn address(&mut self) -> Result<SocketAddr, DecodeError> {

@@ -1,4 +1,4 @@
-//! libraknet's secure-mode handshake on the wire (PROTOCOL.md §11 says the libcat fields
+//! libraknet's secure-mode handshake on the wire (docs/protocol.md §11 says the libcat fields
 //! must not be reused in a way a RakNet 4.081 peer could mistake; nothing here does).
 //!
 //! 1. A client that wants a secure connection writes the hint [`HINT`] (`"LRS1"` + flags)

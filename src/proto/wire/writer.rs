@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::MAGIC;
 
-/// `AF_INET6` as Linux writes it inside a `sockaddr_in6` image (PROTOCOL.md §3.1).
+/// `AF_INET6` as Linux writes it inside a `sockaddr_in6` image (docs/protocol.md §3.1).
 const AF_INET6_LINUX: u16 = 10;
 
 /// An append cursor over a byte vector.
@@ -72,7 +72,7 @@ impl<'a> Writer<'a> {
     pub fn guid(&mut self, g: u64) {
         self.u64_be(g);
     }
-    /// A SystemAddress (PROTOCOL.md §3.1). IPv4-mapped IPv6 addresses are written in the
+    /// A SystemAddress (docs/protocol.md §3.1). IPv4-mapped IPv6 addresses are written in the
     /// IPv4 form, which every RakNet build reads.
     pub fn address(&mut self, a: SocketAddr) {
         let ip = match a.ip() {

@@ -1,5 +1,5 @@
 //! Reliable frames sent and not yet acknowledged, indexed by reliable message number
-//! (PROTOCOL.md §9.1 step 3: 4.081's resend buffer).
+//! (docs/protocol.md §9.1 step 3: 4.081's resend buffer).
 //!
 //! A deque whose front is the oldest unacknowledged message number: lookups are O(1),
 //! memory follows the numbers actually in flight, and the span from the oldest to the

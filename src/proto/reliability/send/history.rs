@@ -1,4 +1,4 @@
-//! What each sent data datagram carried, for acknowledgements (PROTOCOL.md §6.5 sender
+//! What each sent data datagram carried, for acknowledgements (docs/protocol.md §6.5 sender
 //! rules, §9.1 step 4), and the deadlines of unreliable receipts (§7.5).
 //!
 //! Records sit in datagram-number order in a bounded deque; a record leaves from the

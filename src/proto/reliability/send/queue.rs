@@ -1,5 +1,5 @@
 //! Frames waiting for their first transmission: the four priority levels with RakNet's
-//! weighted interleaving (PROTOCOL.md §9.6), the unreliable timeout (§9.5), and the
+//! weighted interleaving (docs/protocol.md §9.6), the unreliable timeout (§9.5), and the
 //! payload buffers frames carry.
 //!
 //! Instead of 4.081's single weight heap this keeps one FIFO per level and a virtual
