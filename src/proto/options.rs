@@ -118,7 +118,7 @@ pub enum Priority {
     Immediate = 0,
     /// Weighted ahead of medium and low.
     High = 1,
-    /// The default for application messages.
+    /// Weighted ahead of low (`SendOptions::default()` uses `High`).
     Medium = 2,
     /// Background traffic.
     Low = 3,

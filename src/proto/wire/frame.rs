@@ -1,7 +1,5 @@
 //! Frames (RakNet's encapsulated messages, `InternalPacket`): header layout of
 //! docs/protocol.md §7.1, receive validity rules of §7.2.
-//!
-//! OWNER: wire helper. Interface fixed; bodies to implement.
 
 use super::{Reader, Writer};
 use crate::proto::error::DecodeError;

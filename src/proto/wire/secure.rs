@@ -1,7 +1,7 @@
-//! libraknet's secure-mode handshake on the wire (docs/protocol.md §11 says the libcat fields
+//! libraknet's secure-mode handshake on the wire (docs/protocol.md §15; §11 says the libcat fields
 //! must not be reused in a way a RakNet 4.081 peer could mistake; nothing here does).
 //!
-//! 1. A client that wants a secure connection writes the hint [`HINT`] (`"LRS1"` + flags)
+//! 1. A client that wants a secure connection writes the 4-byte hint [`TAG`] (`"LRS1"`)
 //!    into the zero padding of OPEN_CONNECTION_REQUEST_1, right after the protocol byte.
 //!    4.081 and Bedrock servers never read the padding.
 //! 2. Only a libraknet server with a key pair, and only to a hinted request, appends
