@@ -247,6 +247,11 @@ impl Connection {
         }
     }
 
+    /// Whether the application was told of this connection (it may be closing since).
+    pub(crate) fn is_established(&self) -> bool {
+        self.reported
+    }
+
     /// Whether the handshake is complete and the application may send.
     pub(crate) fn is_connected(&self) -> bool {
         self.phase == Phase::Connected
