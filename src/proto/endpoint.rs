@@ -343,9 +343,11 @@ impl Endpoint {
     }
 
     /// Closes a connection or cancels an attempt. With `notify`, an established
-    /// connection gets DISCONNECTION_NOTIFICATION after its queued data, and
-    /// `Disconnected` is reported once that is acknowledged (or the timeout passes);
-    /// otherwise `Disconnected` (or `ConnectFailed { Cancelled }`) is reported at once.
+    /// connection gets DISCONNECTION_NOTIFICATION once its queued data is acknowledged,
+    /// and `Disconnected` is reported once the notice is acknowledged, or when the wait
+    /// for that ends (four retransmission timeouts, within 200 ms..=2 s), and no later
+    /// than the connection timeout after this call; otherwise `Disconnected` (or
+    /// `ConnectFailed { Cancelled }`) is reported at once.
     pub fn close(&mut self, now: Time, conn: ConnId, notify: bool) -> Result<(), SendError> {
         if let Some(a) = self.attempts.get(&conn) {
             let addr = a.addr;
