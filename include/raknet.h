@@ -1475,11 +1475,12 @@ rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
 
 /**
  * Sets the abuse response: an endpoint (IP address and port) that sends `threshold`
- * malformed datagrams within `window_ms` is ignored for `ignore_ms`: its unconnected
- * messages (pings, connection requests) are dropped unprocessed, counted in
- * `rak_peer_stats.dropped_ignored_abusive`. An established connection at that address
- * is still served (a source address can be forged, so garbage "from" a player must
- * not cut the player off). When several endpoints of one IP are ignored within
+ * malformed datagrams within `window_ms` is ignored for `ignore_ms`: every datagram
+ * from it is dropped unprocessed (pings go unanswered, connection attempts get
+ * nowhere), counted in `rak_peer_stats.dropped_ignored_abusive`, except connected-mode
+ * datagrams for an established connection at that exact address, which are processed
+ * as usual (a source address can be forged, so garbage "from" a player must not cut
+ * the player off). When several endpoints of one IP are ignored within
  * `window_ms`, the whole IP is (see `rak_config_set_abuse_widening`). `threshold` 0 or
  * `ignore_ms` 0 turns it off. At most 4,096 endpoints are tracked at once. Default 64
  * datagrams, 10 000 ms, 30 000 ms.

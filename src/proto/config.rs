@@ -133,10 +133,10 @@ pub struct Config {
     /// Malformed datagrams (those counted as `bad_offline`, `bad_datagram_header`,
     /// `bad_ack_nak`, `bad_frame` or `oversize` in `DropCounters`) one endpoint (address
     /// and port) may send within `abuse_window` before it is ignored for `abuse_ignore`:
-    /// its offline messages and connection attempts are dropped unprocessed (counted as
-    /// `DropCounters::ignored_abusive`). An established connection at that address keeps
-    /// being served: its datagrams are processed as usual (source addresses can be
-    /// forged, so garbage "from" a player must not cut the player off). 0 disables.
+    /// its datagrams are dropped unprocessed (counted as `DropCounters::ignored_abusive`),
+    /// except connected-mode ones for an established connection at that exact address,
+    /// which are processed as usual (source addresses can be forged, so garbage "from" a
+    /// player must not cut the player off). 0 disables.
     pub abuse_threshold: u32,
     /// The window `abuse_threshold` is counted over, starting at a source's first
     /// malformed datagram.
