@@ -43,7 +43,7 @@ const PRIORITIES: [Priority; 4] = [
 const NOTICE_WAIT_RTOS: u32 = 4;
 /// Shortest wait for the notice's acknowledgement (a fast link still gets several
 /// copies out).
-pub(crate) const NOTICE_WAIT_MIN: Duration = Duration::from_millis(200);
+const NOTICE_WAIT_MIN: Duration = Duration::from_millis(200);
 /// Longest wait for the notice's acknowledgement, well below the default 10 s timeout.
 pub(crate) const NOTICE_WAIT_MAX: Duration = Duration::from_secs(2);
 
@@ -671,8 +671,9 @@ impl Connection {
 
     /// How long the closing side waits for DISCONNECTION_NOTIFICATION to be acknowledged
     /// once it is sent: four retransmission timeouts of the measured round trip (the
-    /// notice is resent after one, then backed off, so two to four copies go out),
-    /// within `NOTICE_WAIT_MIN..=NOTICE_WAIT_MAX` and never past the connection timeout.
+    /// notice is resent after one, then backed off, so with the default `max_rto` of
+    /// 2 s at least two copies go out), within `NOTICE_WAIT_MIN..=NOTICE_WAIT_MAX` and
+    /// never past the connection timeout.
     /// docs/protocol.md §10.5: 4.081 waits for the ACK without a bound of its own.
     fn notice_wait(&self, config: &Config) -> Duration {
         (self.send.rto() * NOTICE_WAIT_RTOS)
