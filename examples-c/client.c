@@ -448,9 +448,10 @@ int main(int argc, char **argv)
     if (!s.disconnected) {
         r = rak_peer_close(peer, s.conn, true);
         if (r == RAK_RESULT_OK) {
-            /* The notice is resent until acknowledged; if the remote side already left
-             * when an acknowledgement got lost, the library ends the connection at its
-             * timeout (10 s by default). Nothing waits that long on a healthy link. */
+            /* rak_peer_close promises the DISCONNECTED event once the queued messages and
+             * the notice are acknowledged, or at most 2 s after the notice went out if it
+             * is not (some servers never acknowledge it), and never later than the
+             * connection timeout (10 s by default). The deadline here is only a guard. */
             uint64_t close_deadline = ex_now_ms() + 12000;
             while (!s.disconnected && ex_now_ms() < close_deadline) {
                 pump(&s, 50);

@@ -1113,8 +1113,9 @@ typedef struct rak_peer_stats {
      */
     uint64_t refused_invalid_password;
     /**
-     * Dropped: from an IP ignored for sending too many malformed datagrams
-     * (`rak_config_set_abuse_limits`).
+     * Dropped: from an endpoint (or IP) ignored for sending too many malformed datagrams
+     * (`rak_config_set_abuse_limits`, `rak_config_set_abuse_widening`); an established
+     * connection's own datagrams are never counted here.
      */
     uint64_t dropped_ignored_abusive;
     /**
@@ -1473,12 +1474,16 @@ rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
                                              bool exempt_loopback);
 
 /**
- * Sets the abuse response: an IP that sends `threshold` malformed datagrams within
- * `window_ms` is ignored for `ignore_ms` (every datagram from it dropped unprocessed,
- * counted in `rak_peer_stats.dropped_ignored_abusive`). Connections from an ignored IP
- * hear nothing meanwhile and usually time out. `threshold` 0 or `ignore_ms` 0 turns it
- * off. At most 4,096 IPs are tracked at once. Default 64 datagrams, 10 000 ms,
- * 30 000 ms.
+ * Sets the abuse response: an endpoint (IP address and port) that sends `threshold`
+ * malformed datagrams within `window_ms` is ignored for `ignore_ms`: every datagram
+ * from it is dropped unprocessed (pings go unanswered, connection attempts get
+ * nowhere), counted in `rak_peer_stats.dropped_ignored_abusive`, except connected-mode
+ * datagrams for an established connection at that exact address, which are processed
+ * as usual (a source address can be forged, so garbage "from" a player must not cut
+ * the player off). When several endpoints of one IP are ignored within
+ * `window_ms`, the whole IP is (see `rak_config_set_abuse_widening`). `threshold` 0 or
+ * `ignore_ms` 0 turns it off. At most 4,096 endpoints are tracked at once. Default 64
+ * datagrams, 10 000 ms, 30 000 ms.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
  * RAK_RESULT_INVALID_ARGUMENT if `window_ms` is 0 while the response is on.
@@ -1489,6 +1494,20 @@ rak_result rak_config_set_abuse_limits(struct rak_config *config,
                                        uint32_t threshold,
                                        uint32_t window_ms,
                                        uint32_t ignore_ms);
+
+/**
+ * Sets how many distinct endpoints (ports) of one IP must each be ignored by the abuse
+ * response within its window (`rak_config_set_abuse_limits`) before the whole IP is
+ * ignored for the same time: new connections and unconnected messages from any port of
+ * it are then dropped, while its established connections are still served. 0 never
+ * widens to the IP (carrier-grade NAT puts many players behind one IP). Default 4.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+ * RAK_RESULT_INVALID_ARGUMENT if `endpoints` is above 64.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t endpoints);
 
 /**
  * Sends a ping on every established connection every `interval_ms` (RakNet's
@@ -1671,9 +1690,22 @@ rak_result rak_peer_send(const struct rak_peer *peer,
                          uint32_t *out_receipt);
 
 /**
- * Closes `conn`, or cancels it while connecting. With `notify` the remote system is
- * told (after data already queued); without, the connection is dropped silently.
- * A RAK_EVENT_KIND_DISCONNECTED (or CONNECT_FAILED with RAK_REASON_CANCELLED) follows.
+ * Closes `conn`, or cancels it while connecting. Later sends on `conn` fail.
+ *
+ * With `notify`, on an established connection: messages queued for `conn` before this
+ * call are sent first and the reliable ones acknowledged; then RakNet's disconnection
+ * notice goes out (ID_DISCONNECTION_NOTIFICATION, reliable ordered on channel 0).
+ * Delivering the notice is best effort: it is resent until acknowledged, but only for
+ * four retransmission timeouts of the measured round trip, at least 200 ms and at most
+ * 2 000 ms (some servers never acknowledge it). RAK_EVENT_KIND_DISCONNECTED with
+ * RAK_REASON_CLOSED_LOCALLY follows once the notice is acknowledged or that wait ends,
+ * and in any case no later than the connection timeout after this call (10 000 ms by
+ * default, see `rak_peer_set_conn_timeout`), even if queued data is still
+ * unacknowledged then (or the remote system stopped answering).
+ *
+ * Without `notify`, or on a connection still handshaking, nothing more is sent (queued
+ * messages are dropped) and the event follows at once: DISCONNECTED for an established
+ * connection, CONNECT_FAILED with RAK_REASON_CANCELLED for an attempt.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE if `conn` or
  * `peer` is gone; RAK_RESULT_QUEUE_FULL; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.

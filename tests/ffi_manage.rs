@@ -133,6 +133,7 @@ fn new_functions_check_their_arguments() {
     assert_eq!(rak_config_set_ip_frequency_limit(c, true, false), NULL);
     assert_eq!(rak_config_set_occasional_ping_ms(c, 100), NULL);
     assert_eq!(rak_config_set_abuse_limits(c, 64, 10_000, 30_000), NULL);
+    assert_eq!(rak_config_set_abuse_widening(c, 4), NULL);
     assert_eq!(rak_config_set_ipv6_only(c, true), NULL);
     assert_eq!(rak_config_set_reuse_address(c, true), NULL);
     assert_eq!(rak_config_set_log_callback(c, None, null_mut(), 3), NULL);
@@ -166,12 +167,15 @@ fn new_functions_check_their_arguments() {
     );
     assert_eq!(rak_config_set_log_callback(live, None, null_mut(), 4), OK);
     assert_eq!(rak_config_set_abuse_limits(live, 64, 0, 30_000), INVALID);
+    assert_eq!(rak_config_set_abuse_widening(live, 65), INVALID);
     for ok in [
         rak_config_set_cookies(live, false),
         rak_config_set_ip_frequency_limit(live, true, false),
         rak_config_set_occasional_ping_ms(live, 0),
         rak_config_set_abuse_limits(live, 0, 0, 0),
         rak_config_set_abuse_limits(live, 64, 10_000, 30_000),
+        rak_config_set_abuse_widening(live, 0),
+        rak_config_set_abuse_widening(live, 64),
         rak_config_set_ipv6_only(live, true),
         rak_config_set_reuse_address(live, false),
     ] {

@@ -601,3 +601,56 @@ fn a_connection_with_a_full_send_buffer_still_closes_cleanly() {
     }
     assert!(!sender.is_failed());
 }
+
+/// A remote that never acknowledges the disconnection notice (here: the closing side
+/// hears nothing at all from the moment it closes): the close still completes within
+/// the bounded wait (at most 2 s after the notice), not at the 10 s timeout, and the
+/// remote got the notice.
+#[test]
+fn a_close_whose_notice_is_never_acknowledged_completes_within_the_bound() {
+    let server = Peer::start(config(1)).unwrap();
+    let client = Peer::start(config(0)).unwrap();
+    let (c_conn, s_conn) = connect(&client, &server);
+    // Everything the client sent so far (the handshake's last message) is acknowledged
+    // first, so what goes unacknowledged below is the notice alone.
+    let deadline = Instant::now() + PATIENCE;
+    while client.conn_stats(c_conn).unwrap().buffered_bytes > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the handshake was never acknowledged"
+        );
+        let _ = client.wait_event(Duration::from_millis(1));
+    }
+    deafen(&client, &server, s_conn);
+    let start = Instant::now();
+    client.close(c_conn, true).unwrap();
+    let deadline = start + PATIENCE;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the client's close never completed"
+        );
+        match client.wait_event(Duration::from_millis(10)) {
+            Some(PeerEvent::Net(Event::Disconnected { conn, reason, .. })) if conn == c_conn => {
+                assert_eq!(reason, DisconnectReason::ClosedLocally);
+                break;
+            }
+            Some(PeerEvent::Fatal) => panic!("the client's network thread failed"),
+            _ => {}
+        }
+    }
+    let took = start.elapsed();
+    println!("close without acknowledgement took {took:?}");
+    assert!(took < Duration::from_secs(3), "close took {took:?}");
+    loop {
+        assert!(Instant::now() < deadline, "the server never got the notice");
+        match server.wait_event(Duration::from_millis(10)) {
+            Some(PeerEvent::Net(Event::Disconnected { conn, reason, .. })) if conn == s_conn => {
+                assert_eq!(reason, DisconnectReason::ClosedByRemote);
+                break;
+            }
+            Some(PeerEvent::Fatal) => panic!("the server's network thread failed"),
+            _ => {}
+        }
+    }
+}

@@ -511,12 +511,16 @@ pub extern "C" fn rak_config_set_ip_frequency_limit(
     })
 }
 
-/// Sets the abuse response: an IP that sends `threshold` malformed datagrams within
-/// `window_ms` is ignored for `ignore_ms` (every datagram from it dropped unprocessed,
-/// counted in `rak_peer_stats.dropped_ignored_abusive`). Connections from an ignored IP
-/// hear nothing meanwhile and usually time out. `threshold` 0 or `ignore_ms` 0 turns it
-/// off. At most 4,096 IPs are tracked at once. Default 64 datagrams, 10 000 ms,
-/// 30 000 ms.
+/// Sets the abuse response: an endpoint (IP address and port) that sends `threshold`
+/// malformed datagrams within `window_ms` is ignored for `ignore_ms`: every datagram
+/// from it is dropped unprocessed (pings go unanswered, connection attempts get
+/// nowhere), counted in `rak_peer_stats.dropped_ignored_abusive`, except connected-mode
+/// datagrams for an established connection at that exact address, which are processed
+/// as usual (a source address can be forged, so garbage "from" a player must not cut
+/// the player off). When several endpoints of one IP are ignored within
+/// `window_ms`, the whole IP is (see `rak_config_set_abuse_widening`). `threshold` 0 or
+/// `ignore_ms` 0 turns it off. At most 4,096 endpoints are tracked at once. Default 64
+/// datagrams, 10 000 ms, 30 000 ms.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
 /// RAK_RESULT_INVALID_ARGUMENT if `window_ms` is 0 while the response is on.
@@ -538,6 +542,31 @@ pub extern "C" fn rak_config_set_abuse_limits(
         c.proto.abuse_threshold = threshold;
         c.proto.abuse_window = Duration::from_millis(u64::from(window_ms));
         c.proto.abuse_ignore = Duration::from_millis(u64::from(ignore_ms));
+        Ok(())
+    })
+}
+
+/// Sets how many distinct endpoints (ports) of one IP must each be ignored by the abuse
+/// response within its window (`rak_config_set_abuse_limits`) before the whole IP is
+/// ignored for the same time: new connections and unconnected messages from any port of
+/// it are then dropped, while its established connections are still served. 0 never
+/// widens to the IP (carrier-grade NAT puts many players behind one IP). Default 4.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if `endpoints` is above 64.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_abuse_widening(
+    config: *mut rak_config,
+    endpoints: u32,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if endpoints > crate::proto::MAX_ABUSE_WIDEN {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.abuse_widen = endpoints;
         Ok(())
     })
 }

@@ -253,9 +253,22 @@ pub extern "C" fn rak_peer_send(
     })
 }
 
-/// Closes `conn`, or cancels it while connecting. With `notify` the remote system is
-/// told (after data already queued); without, the connection is dropped silently.
-/// A RAK_EVENT_KIND_DISCONNECTED (or CONNECT_FAILED with RAK_REASON_CANCELLED) follows.
+/// Closes `conn`, or cancels it while connecting. Later sends on `conn` fail.
+///
+/// With `notify`, on an established connection: messages queued for `conn` before this
+/// call are sent first and the reliable ones acknowledged; then RakNet's disconnection
+/// notice goes out (ID_DISCONNECTION_NOTIFICATION, reliable ordered on channel 0).
+/// Delivering the notice is best effort: it is resent until acknowledged, but only for
+/// four retransmission timeouts of the measured round trip, at least 200 ms and at most
+/// 2 000 ms (some servers never acknowledge it). RAK_EVENT_KIND_DISCONNECTED with
+/// RAK_REASON_CLOSED_LOCALLY follows once the notice is acknowledged or that wait ends,
+/// and in any case no later than the connection timeout after this call (10 000 ms by
+/// default, see `rak_peer_set_conn_timeout`), even if queued data is still
+/// unacknowledged then (or the remote system stopped answering).
+///
+/// Without `notify`, or on a connection still handshaking, nothing more is sent (queued
+/// messages are dropped) and the event follows at once: DISCONNECTED for an established
+/// connection, CONNECT_FAILED with RAK_REASON_CANCELLED for an attempt.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE if `conn` or
 /// `peer` is gone; RAK_RESULT_QUEUE_FULL; RAK_RESULT_SHUT_DOWN; RAK_RESULT_PEER_FAILED.

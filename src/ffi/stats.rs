@@ -255,8 +255,9 @@ pub struct rak_peer_stats {
     pub refused_incompatible_protocol: u64,
     /// Refused: wrong password.
     pub refused_invalid_password: u64,
-    /// Dropped: from an IP ignored for sending too many malformed datagrams
-    /// (`rak_config_set_abuse_limits`).
+    /// Dropped: from an endpoint (or IP) ignored for sending too many malformed datagrams
+    /// (`rak_config_set_abuse_limits`, `rak_config_set_abuse_widening`); an established
+    /// connection's own datagrams are never counted here.
     pub dropped_ignored_abusive: u64,
     /// Dropped: secure-mode datagrams that failed authentication (tampered, forged).
     pub dropped_forged: u64,

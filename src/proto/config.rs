@@ -131,18 +131,25 @@ pub struct Config {
     /// CONNECTION_REQUEST first (4.081's temporary ban, docs/protocol.md §5.6).
     pub ban_handshake_violators: bool,
     /// Malformed datagrams (those counted as `bad_offline`, `bad_datagram_header`,
-    /// `bad_ack_nak`, `bad_frame` or `oversize` in `DropCounters`) one IP may send within
-    /// `abuse_window` before every datagram from it is dropped unprocessed for
-    /// `abuse_ignore` (counted as `DropCounters::ignored_abusive`). Connections from an
-    /// ignored IP hear nothing during that time and usually time out. 0 disables.
+    /// `bad_ack_nak`, `bad_frame` or `oversize` in `DropCounters`) one endpoint (address
+    /// and port) may send within `abuse_window` before it is ignored for `abuse_ignore`:
+    /// its datagrams are dropped unprocessed (counted as `DropCounters::ignored_abusive`),
+    /// except connected-mode ones for an established connection at that exact address,
+    /// which are processed as usual (source addresses can be forged, so garbage "from" a
+    /// player must not cut the player off). 0 disables.
     pub abuse_threshold: u32,
     /// The window `abuse_threshold` is counted over, starting at a source's first
     /// malformed datagram.
     pub abuse_window: Duration,
-    /// How long an abusive source is ignored (0 disables the mechanism). At most 4,096
-    /// sources are tracked at once; beyond that, new sources go untracked until entries
-    /// expire.
+    /// How long an abusive endpoint (or IP, see `abuse_widen`) is ignored (0 disables
+    /// the mechanism). At most 4,096 endpoints are tracked at once; beyond that, new
+    /// ones go untracked until entries expire.
     pub abuse_ignore: Duration,
+    /// Distinct endpoints of one IP that must each be ignored within `abuse_window`
+    /// before the whole IP is ignored for `abuse_ignore` (same rules: established
+    /// connections from it are still served). 0 never widens to the IP; at most 64 is
+    /// honoured. Default 4.
+    pub abuse_widen: u32,
     /// Secure mode (encrypted, authenticated connections between libraknet peers).
     pub secure: SecureConfig,
 }
@@ -214,6 +221,7 @@ impl Default for Config {
             abuse_threshold: 64,
             abuse_window: Duration::from_secs(10),
             abuse_ignore: Duration::from_secs(30),
+            abuse_widen: 4,
             secure: SecureConfig::default(),
         }
     }
@@ -229,11 +237,12 @@ impl Config {
         }
     }
     /// The abuse tracker's limits.
-    pub(crate) fn abuse_limits(&self) -> super::access::AbuseLimits {
-        super::access::AbuseLimits {
+    pub(crate) fn abuse_limits(&self) -> super::abuse::AbuseLimits {
+        super::abuse::AbuseLimits {
             threshold: self.abuse_threshold,
             window: self.abuse_window,
             ignore: self.abuse_ignore,
+            widen: self.abuse_widen,
         }
     }
     /// Whether the Bedrock flavour is in use.

@@ -39,6 +39,14 @@ const PRIORITIES: [Priority; 4] = [
     Priority::Low,
 ];
 
+/// Retransmission timeouts the closing side waits for the notice's acknowledgement.
+const NOTICE_WAIT_RTOS: u32 = 4;
+/// Shortest wait for the notice's acknowledgement (a fast link still gets several
+/// copies out).
+const NOTICE_WAIT_MIN: Duration = Duration::from_millis(200);
+/// Longest wait for the notice's acknowledgement, well below the default 10 s timeout.
+pub(crate) const NOTICE_WAIT_MAX: Duration = Duration::from_secs(2);
+
 /// Where a connection is in its life.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -245,6 +253,11 @@ impl Connection {
         if reliability.is_reliable() {
             self.last_reliable_send = now;
         }
+    }
+
+    /// Whether the application was told of this connection (it may be closing since).
+    pub(crate) fn is_established(&self) -> bool {
+        self.reported
     }
 
     /// Whether the handshake is complete and the application may send.
@@ -642,6 +655,10 @@ impl Connection {
                 &[id::DISCONNECTION_NOTIFICATION],
                 Reliability::ReliableOrdered,
             );
+            // Its acknowledgement is awaited only briefly: some peers forget the
+            // connection as soon as they read the notice and never acknowledge it.
+            let wait = self.notice_wait(ctx.config);
+            self.close_deadline = min_opt(self.close_deadline, Some(now + wait));
         }
         if self.send.write_datagram(now, buf) {
             self.tick_meter(now);
@@ -650,6 +667,18 @@ impl Connection {
         self.drain_receipts(ctx);
         self.check_closing(ctx);
         false
+    }
+
+    /// How long the closing side waits for DISCONNECTION_NOTIFICATION to be acknowledged
+    /// once it is sent: four retransmission timeouts of the measured round trip (the
+    /// notice is resent after one, then backed off, so with the default `max_rto` of
+    /// 2 s at least two copies go out), within `NOTICE_WAIT_MIN..=NOTICE_WAIT_MAX` and
+    /// never past the connection timeout.
+    /// docs/protocol.md §10.5: 4.081 waits for the ACK without a bound of its own.
+    fn notice_wait(&self, config: &Config) -> Duration {
+        (self.send.rto() * NOTICE_WAIT_RTOS)
+            .clamp(NOTICE_WAIT_MIN, NOTICE_WAIT_MAX)
+            .min(self.timeout(config))
     }
 
     /// How long a connection the remote side closed keeps acknowledging resends of the

@@ -10,7 +10,8 @@ use std::hash::Hasher;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::access::{AbuseTable, BanList, RecentIps};
+use super::abuse::AbuseTable;
+use super::access::{BanList, RecentIps};
 use super::config::{Config, ConnectOptions, MAX_MTU, MAX_OFFLINE_DATA, MIN_MTU, UDP_HEADER_SIZE};
 use super::connection::{Connection, Ctx, DatagramOutcome, Phase};
 use super::error::{ConnectError, SendError};
@@ -342,9 +343,11 @@ impl Endpoint {
     }
 
     /// Closes a connection or cancels an attempt. With `notify`, an established
-    /// connection gets DISCONNECTION_NOTIFICATION after its queued data, and
-    /// `Disconnected` is reported once that is acknowledged (or the timeout passes);
-    /// otherwise `Disconnected` (or `ConnectFailed { Cancelled }`) is reported at once.
+    /// connection gets DISCONNECTION_NOTIFICATION once its queued data is acknowledged,
+    /// and `Disconnected` is reported once the notice is acknowledged, or when the wait
+    /// for that ends (four retransmission timeouts, within 200 ms..=2 s), and no later
+    /// than the connection timeout after this call; otherwise `Disconnected` (or
+    /// `ConnectFailed { Cancelled }`) is reported at once.
     pub fn close(&mut self, now: Time, conn: ConnId, notify: bool) -> Result<(), SendError> {
         if let Some(a) = self.attempts.get(&conn) {
             let addr = a.addr;
@@ -412,8 +415,10 @@ impl Endpoint {
     pub fn handle_datagram(&mut self, now: Time, from: SocketAddr, bytes: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
-        // Sources ignored for sending malformed traffic: nothing else is looked at.
-        if self.is_ignored_abuser(now, from) {
+        // Sources ignored for sending malformed traffic: only an established
+        // connection's own datagrams get further (see `serves_while_ignored`).
+        let ignored = self.is_ignored_abuser(now, from);
+        if ignored && !self.serves_while_ignored(from) {
             self.stats.dropped.ignored_abusive += 1;
             return;
         }
@@ -422,11 +427,21 @@ impl Endpoint {
             return self.answer_banned(now, from, bytes.len());
         }
         // Offline next, even from a connected address (§1.5 step 2); libraknet's secure
-        // handshake messages are offline too.
-        if super::wire::secure::is_secure_handshake(bytes) {
+        // handshake messages are offline too. An ignored source gets no offline service.
+        let handshake = super::wire::secure::is_secure_handshake(bytes);
+        let decoded = if handshake {
+            None
+        } else {
+            offline::decode(bytes)
+        };
+        if ignored && (handshake || decoded.is_some()) {
+            self.stats.dropped.ignored_abusive += 1;
+            return;
+        }
+        if handshake {
             return self.handle_secure_handshake(now, from, bytes);
         }
-        match offline::decode(bytes) {
+        match decoded {
             Some(Ok(msg)) => return self.handle_offline(now, from, bytes, msg),
             Some(Err(_)) => {
                 self.stats.malformed_datagrams += 1;

@@ -5,6 +5,7 @@
 //! pulls datagrams, events and the next deadline out (see the crate docs for the loop).
 #![forbid(unsafe_code)]
 
+mod abuse;
 mod access;
 pub mod buffers;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use abuse::MAX_ABUSE_WIDEN;
 pub use access::BanError;
 pub use buffers::{BufferSource, MessageBuffers};
 pub use config::{Config, ConnectOptions, ReliabilityConfig, SecureConfig, SecureConnect};

@@ -113,8 +113,9 @@ pub struct DropCounters {
     pub event_queue_full: u64,
     /// Connected-mode datagrams larger than any RakNet peer sends (over 1,600 bytes).
     pub oversize: u64,
-    /// From an IP ignored for sending too many malformed datagrams
-    /// (`Config::abuse_threshold`); dropped before any other check.
+    /// From an endpoint (or IP) ignored for sending too many malformed datagrams
+    /// (`Config::abuse_threshold`, `abuse_widen`), and not for an established
+    /// connection at that address; dropped before any other check.
     pub ignored_abusive: u64,
     /// Secure connections: datagrams whose authentication tag did not verify (tampered,
     /// forged, or too short), dropped before any protocol state was touched.

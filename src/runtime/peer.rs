@@ -445,8 +445,12 @@ impl Peer {
 
     /// Closes a connection or cancels an attempt.
     ///
-    /// With `notify`, queued data and a disconnection notification go out first; the
-    /// `Disconnected { ClosedLocally }` (or `ConnectFailed { Cancelled }`) event follows.
+    /// With `notify`, queued data and then a disconnection notification go out; the
+    /// `Disconnected { ClosedLocally }` event follows once the notice is acknowledged, or
+    /// after a bounded wait for that (four retransmission timeouts, 200 ms to 2 s), and
+    /// at the latest one connection timeout after the call (see `proto::Endpoint::close`).
+    /// Without, or on an attempt, the event (`ConnectFailed { Cancelled }` for an
+    /// attempt) follows at once.
     /// Fails with `StaleConnection` if `conn` is gone, `QueueFull`.
     pub fn close(&self, conn: ConnId, notify: bool) -> Result<(), PeerError> {
         self.check_running()?;

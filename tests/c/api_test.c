@@ -327,6 +327,7 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_config_set_ip_frequency_limit(NULL, true, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_occasional_ping_ms(NULL, 100), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_abuse_limits(NULL, 64, 10000, 30000), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_abuse_widening(NULL, 4), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_ipv6_only(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_reuse_address(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_log_callback(NULL, NULL, NULL, RAK_LOG_LEVEL_INFO),
@@ -358,6 +359,8 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_config_set_abuse_limits(cfg, 64, 0, 30000), RAK_RESULT_INVALID_ARGUMENT);
     REQUIRE_OK(rak_config_set_abuse_limits(cfg, 0, 0, 0));
     REQUIRE_OK(rak_config_set_abuse_limits(cfg, 64, 10000, 30000));
+    EXPECT(rak_config_set_abuse_widening(cfg, 65), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_config_set_abuse_widening(cfg, 4));
     REQUIRE_OK(rak_config_set_ipv6_only(cfg, false));
     REQUIRE_OK(rak_config_set_reuse_address(cfg, false));
     REQUIRE_OK(rak_peer_create(cfg, &peer));

@@ -1,6 +1,7 @@
 //! The endpoint's gate: what the datagram path does with banned sources (docs/protocol.md
 //! §1.5 step 1, §4.4), 4.081's temporary ban of a handshake violator (§5.6), and the
-//! per-IP connection frequency limit (§4.4 `1A`). The tables live in `access.rs`; the
+//! per-IP connection frequency limit (§4.4 `1A`), and the abuse response (sources that
+//! send malformed datagrams). The tables live in `access.rs` and `abuse.rs`; the
 //! application's ban calls in `manage.rs`.
 
 use std::net::{IpAddr, SocketAddr};
@@ -49,19 +50,31 @@ impl Endpoint {
         let _ = self.bans.insert(now, pattern, Some(until));
     }
 
-    /// Whether `from`'s IP is being ignored for sending malformed traffic. O(1): one
-    /// lookup (none while nobody is tracked) plus amortised expiry.
+    /// Whether `from` (its endpoint, or its whole IP) is being ignored for sending
+    /// malformed traffic. O(1): nothing while nobody is tracked, else two lookups plus
+    /// amortised expiry.
     pub(super) fn is_ignored_abuser(&mut self, now: Time, from: SocketAddr) -> bool {
         let limits = self.config.abuse_limits();
-        self.abuse.is_ignored(now, from.ip(), &limits)
+        self.abuse.ignored(now, from, &limits).is_some()
     }
 
-    /// Counts a malformed datagram against `from`'s IP (`Config::abuse_threshold`).
-    /// Connections from an IP that becomes ignored are left alone: they stop hearing
-    /// from it and time out, unless it is ignored for less than their timeout.
+    /// Whether an ignored source's datagram may still reach the connection at `from`:
+    /// only when that connection is established (the application was told of it), so
+    /// garbage forged with a player's address cannot cut the player off. What the
+    /// connection then receives is decoded and checked as usual; offline messages and
+    /// new attempts from the source stay ignored.
+    pub(super) fn serves_while_ignored(&self, from: SocketAddr) -> bool {
+        self.by_addr
+            .get(&from)
+            .and_then(|id| self.conns.get(id))
+            .is_some_and(|c| c.is_established())
+    }
+
+    /// Counts a malformed datagram against `from` (`Config::abuse_threshold`); enough
+    /// punished endpoints of one IP widen to the IP (`Config::abuse_widen`).
     pub(super) fn note_malformed(&mut self, now: Time, from: SocketAddr) {
         let limits = self.config.abuse_limits();
-        self.abuse.record(now, from.ip(), &limits);
+        self.abuse.record(now, from, &limits);
     }
 
     /// The frequency limit lets `from` take a connection slot now (and records it).
