@@ -168,8 +168,11 @@ pub enum PeerEvent {
 /// Dropping a peer that was not shut down runs `shutdown(Duration::from_millis(500))`.
 pub struct Peer {
     shared: Arc<Shared>,
-    /// The socket, polled by `wait_event` (open until the network thread ends).
-    socket_fd: std::os::fd::RawFd,
+    /// The socket, shared with the network thread's `Driver`: an application thread
+    /// in `wait_event` polls it and names it to the epoll set, so it must stay open
+    /// (its descriptor number not reused) until the peer itself goes, even when the
+    /// network thread has already ended and dropped its state.
+    socket: Arc<Socket>,
     thread: Option<JoinHandle<()>>,
     local_addr: SocketAddr,
     ipv6_only: bool,
@@ -221,9 +224,9 @@ impl Peer {
             ipv6_only: config.ipv6_only,
             reuse_address: config.reuse_address,
         };
-        let socket = Socket::bind(config.bind, bind_options).map_err(PeerError::Io)?;
+        let socket = Arc::new(Socket::bind(config.bind, bind_options).map_err(PeerError::Io)?);
         let local_addr = socket.local_addr();
-        let socket_fd = socket.raw_fd();
+        let thread_socket = socket.clone();
         let mut proto = config.proto.clone();
         if proto.reliability.buffers == proto::BufferSource::default() {
             // Received messages come in recycled buffers (`pool.rs`).
@@ -262,7 +265,7 @@ impl Peer {
                 }));
                 match built {
                     Ok((endpoint, guid)) => {
-                        let driver = Driver::new(thread_shared.clone(), endpoint, socket)
+                        let driver = Driver::new(thread_shared.clone(), endpoint, thread_socket)
                             .with_simulator(&sim_out, &sim_in, sim_seed)
                             .with_logger(log);
                         let thread = driver.thread();
@@ -279,7 +282,7 @@ impl Peer {
         match ready_rx.recv() {
             Ok(Some(guid)) => Ok(Peer {
                 shared,
-                socket_fd,
+                socket,
                 thread: Some(thread),
                 local_addr,
                 ipv6_only: config.ipv6_only,
@@ -592,7 +595,7 @@ impl Peer {
                 break Some(None);
             }
             // Level-triggered: a datagram that came before the poll began counts too.
-            if poller.wait(self.socket_fd, deadline - now) {
+            if poller.wait(self.socket.raw_fd(), deadline - now) {
                 poller.pause();
                 let served = self.serve(|d| d.serve_socket());
                 poller.resume();

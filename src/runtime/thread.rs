@@ -60,7 +60,7 @@ const DATAGRAMS_PER_PASS: usize = 1024;
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     endpoint: Endpoint,
-    socket: Socket,
+    socket: Arc<Socket>,
     outbox: EventOutbox,
     /// Datagrams of the last receive call.
     recv: RecvBatch,
@@ -137,7 +137,7 @@ pub(crate) struct NetThread {
 
 impl Driver {
     /// Wraps an endpoint and its socket.
-    pub(crate) fn new(shared: Arc<Shared>, endpoint: Endpoint, socket: Socket) -> Driver {
+    pub(crate) fn new(shared: Arc<Shared>, endpoint: Endpoint, socket: Arc<Socket>) -> Driver {
         Driver {
             shared,
             endpoint,
