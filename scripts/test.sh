@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite:
 #   cargo fmt --check, cargo clippy --all-targets -D warnings, cargo test --all-targets
-#   (Rust unit and integration tests, header freshness, ABI symbols), then a CMake
+#   (Rust unit and integration tests, header freshness, ABI symbols), the same Rust
+#   tests under AddressSanitizer and ThreadSanitizer (scripts/sanitize.sh), then a CMake
 #   build (Debug, C tests under ASan/UBSan) and CTest: header-only C99/C++17, the C API
 #   test, end-to-end server/client, valgrind memcheck of the examples, the C++ example
 #   and the CMake/pkg-config consumer;
@@ -29,6 +30,9 @@ cargo clippy --all-targets -- -D warnings
 
 step "cargo test --all-targets"
 cargo test --all-targets
+
+step "Rust tests under AddressSanitizer and ThreadSanitizer (scripts/sanitize.sh)"
+scripts/sanitize.sh
 
 step "cmake build ($build, Debug, sanitizers on)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DRAKNET_SANITIZE=ON
