@@ -4,6 +4,7 @@ mod abuse;
 mod access;
 mod attacks;
 mod bandwidth;
+mod cookies;
 mod manage;
 mod replay;
 mod scale;
