@@ -1433,8 +1433,12 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  * Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
  * connection probe with a cookie derived from the prober's address and accepts the
  * follow-up only if it carries that cookie back, so a spoofed source address cannot
- * take a connection slot. Turn it off only to talk to a client that cannot echo
- * cookies.
+ * take a connection slot. The cookies' key is drawn from the operating system's random
+ * source when the peer starts (never from the GUID), and cookies rotate every 30 s
+ * (one from the previous 30 s is still accepted). Unlike a default RakNet 4 server, the
+ * cookie is on by default: a client that ignores the cookie and sends none back gets
+ * no answer and only times out; the server logs such refusals (Info, at most one
+ * summary per 10 s). Turn it off only to talk to a client that cannot echo cookies.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
  *

@@ -1,14 +1,16 @@
 //! The anti-spoofing cookies of real peers, seen from a plain UDP socket: peers set up
-//! alike (same GUID, same seed) still key their cookies differently.
+//! alike (same GUID, same seed) still key their cookies differently, and a REQUEST_2
+//! without a cookie is refused in the log.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
 use raknet::proto::wire::offline::{self, Offline};
-use raknet::runtime::{Logger, Peer};
+use raknet::runtime::{LogLevel, LogSink, Logger, Peer};
 
 #[allow(clippy::disallowed_types)] // a raw socket to speak the offline handshake by hand
 type Raw = std::net::UdpSocket;
@@ -69,4 +71,35 @@ fn peers_with_the_same_guid_and_seed_issue_different_cookies() {
     assert_ne!(ca, cb, "same cookie key on two servers");
     // And each is stable for its server within an epoch (it is a cookie, not noise).
     assert_eq!(cookie_from(&sock, a.local_addr()), ca);
+}
+
+#[test]
+fn a_request_2_without_a_cookie_is_logged() {
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let l2 = lines.clone();
+    let sink: LogSink = Arc::new(move |_, text: &str| l2.lock().unwrap().push(text.to_owned()));
+    let server = alike(Logger::new(sink, LogLevel::Info));
+    let mut req = Vec::new();
+    Offline::OpenConnectionRequest2 {
+        cookie: None,
+        has_challenge: false,
+        server_addr: server.local_addr(),
+        mtu: 1200,
+        guid: 77,
+    }
+    .encode(&mut req);
+    let sock = raw();
+    for _ in 0..3 {
+        sock.send_to(&req, server.local_addr()).unwrap();
+    }
+    until(&server, "the refusal line", || {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| t.contains("without the anti-spoofing cookie"))
+            .then_some(())
+    });
+    let (stats, _) = server.endpoint_stats().unwrap();
+    assert_eq!(stats.refused.missing_cookie, 3);
 }

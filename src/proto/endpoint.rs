@@ -772,6 +772,11 @@ impl Endpoint {
         if !ok {
             self.stats.offline_dropped += 1;
             self.stats.dropped.bad_cookie += 1;
+            if cookie.is_none() {
+                // Not answered (an answer would serve spoofed floods), so the client
+                // learns nothing: the count is how the server's operator can tell.
+                self.stats.refused.missing_cookie += 1;
+            }
         }
         ok
     }

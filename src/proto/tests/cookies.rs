@@ -1,5 +1,6 @@
 //! The anti-spoofing cookies (docs/protocol.md §4.3): keyed with a secret that is
-//! neither the seed nor the GUID, rotating every epoch.
+//! neither the seed nor the GUID, rotating every epoch, and a refusal of REQUEST_2
+//! without one that the application can see.
 
 use std::net::SocketAddr;
 
@@ -134,4 +135,32 @@ fn cookies_rotate_and_the_previous_epoch_is_still_accepted() {
         "a cookie two epochs old opened a slot"
     );
     assert_eq!(ep.stats().dropped.bad_cookie, bad + 1);
+}
+
+/// A REQUEST_2 without a cookie (a client that ignored REPLY_1's security flag) is
+/// refused silently on the wire but counted as a refusal of its own; a wrong cookie
+/// (spoofing, or an expired one) is only a dropped datagram.
+#[test]
+fn request_2_without_a_cookie_is_counted_as_a_refusal() {
+    let mut ep = server(Config::default());
+    let now = Time::from_millis(1_000);
+    let from: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    ep.handle_datagram(now, from, &request_2(None, 0xAA));
+    assert!(drain(&mut ep, now).is_empty(), "nothing is answered");
+    assert!(ep.conn_by_addr(from).is_none());
+    assert_eq!(ep.stats().refused.missing_cookie, 1);
+    assert_eq!(ep.stats().refused.total(), 1);
+    assert_eq!(ep.stats().dropped.bad_cookie, 1);
+    let good = cookie_of(&mut ep, now, from).unwrap();
+    ep.handle_datagram(now, from, &request_2(Some(good ^ 1), 0xAA));
+    assert_eq!(ep.stats().refused.missing_cookie, 1);
+    assert_eq!(ep.stats().dropped.bad_cookie, 2);
+    // Without cookies, the same request connects.
+    let mut open = server(Config {
+        cookies: false,
+        ..Config::default()
+    });
+    open.handle_datagram(now, from, &request_2(None, 0xAA));
+    assert!(open.conn_by_addr(from).is_some());
+    assert_eq!(open.stats().refused.missing_cookie, 0);
 }
