@@ -860,6 +860,10 @@ impl Endpoint {
                     .get(&a)
                     .is_some_and(|c| c.phase == Phase::UnverifiedSender && same_kind(c));
                 if pending {
+                    if let Some(c) = self.conns.get_mut(&a) {
+                        c.restart_handshake_clock(now);
+                    }
+                    self.reschedule(now, a);
                     return Slot::Repeat(a);
                 }
                 self.reject(from, id::ALREADY_CONNECTED);

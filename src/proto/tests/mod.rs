@@ -5,6 +5,7 @@ mod access;
 mod attacks;
 mod bandwidth;
 mod cookies;
+mod handshake;
 mod manage;
 mod replay;
 mod scale;
