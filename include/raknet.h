@@ -1138,6 +1138,12 @@ typedef struct rak_peer_stats {
      * `rak_config_set_require_client_key()`.
      */
     uint64_t refused_client_key_required;
+    /**
+     * Refused: connection requests without the anti-spoofing cookie
+     * (`rak_config_set_cookies()`), most likely from a client that ignores the
+     * server's cookie; such a client only times out. Also in `dropped_bad_cookie`.
+     */
+    uint64_t refused_missing_cookie;
 } rak_peer_stats;
 
 /**
