@@ -669,9 +669,11 @@ impl Connection {
     /// CONNECTION_REQUEST: the client is alive and still in the offline handshake (our
     /// REPLY_2s were lost), and its own handshake time limit starts only when a REPLY_2
     /// reaches it. Ours restarts too, so the slot waits at least as long as the client
-    /// does; counted from the first REQUEST_2, it expired while the client, told to go
-    /// on by a late REPLY_2, was still resending CONNECTION_REQUEST into the void and
-    /// then failed with "no response".
+    /// does. 4.081 counts from the slot's allocation, fixed (docs/protocol.md §5.9);
+    /// counted so, the slot expired under a client told to go on by a late REPLY_2,
+    /// whose CONNECTION_REQUEST resends then went unanswered until it failed with "no
+    /// response". A client that keeps repeating REQUEST_2 (it needs a valid cookie, so
+    /// a real address) holds the slot no longer than one that connects and idles.
     pub(crate) fn restart_handshake_clock(&mut self, now: Time) {
         if self.phase == Phase::UnverifiedSender {
             self.handshake_start = now;

@@ -1,4 +1,4 @@
-//! The anti-spoofing cookies (docs/protocol.md §4.3): keyed with a secret that is
+//! The anti-spoofing cookies (docs/protocol.md §5.3, §5.4): keyed with a secret that is
 //! neither the seed nor the GUID, rotating every epoch, and a refusal of REQUEST_2
 //! without one that the application can see.
 

@@ -1,6 +1,8 @@
-//! The handshake under single faults: every handshake datagram, in each direction, is in
-//! turn dropped, duplicated or delivered after the next one, and the connection must
-//! still complete on both sides; plus a seed sweep over a relay-like bad link.
+//! The handshake (docs/protocol.md §5.1, timers §5.9) under faults: every handshake
+//! datagram, in each direction, is in turn dropped, duplicated or delivered after the
+//! next one, and the connection must still complete on both sides; the sequence that
+//! stranded a half-open attempt; no slot left behind by a failed client; and seed
+//! sweeps over a relay-like bad link.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
