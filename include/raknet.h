@@ -1371,7 +1371,9 @@ rak_result rak_config_set_mtu_probes(struct rak_config *config,
 rak_result rak_config_set_queue_capacity(struct rak_config *config, size_t commands, size_t events);
 
 /**
- * Sets this peer's GUID (0, the default, lets the library pick one).
+ * Sets this peer's GUID (0, the default, lets the library draw one from the operating
+ * system's random source when the peer starts). The GUID is public (every handshake
+ * carries it); the anti-spoofing cookies are keyed independently of it.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
  *
