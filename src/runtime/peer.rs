@@ -192,11 +192,10 @@ impl Peer {
     /// If `config.proto.guid` is 0, a GUID is drawn from the operating system's random
     /// source (and, unless the caller changed it from the default, a random `seed` is
     /// chosen for the simulator). The cookie secret, unless the caller set one, is drawn
-    /// from that source too, whatever the GUID and seed. Fails with `Io` if the socket or
-    /// the random source or
-    /// thread cannot be created, `InvalidArgument` for an over-long password or offline
-    /// data or an invalid simulator setting (`SimConfig::is_valid`), `Failed` if the
-    /// protocol core cannot be built.
+    /// from that source too, whatever the GUID and seed. Fails with `Io` if the socket,
+    /// the random source or the thread fails, `InvalidArgument` for an over-long password
+    /// or offline data or an invalid simulator setting (`SimConfig::is_valid`), `Failed`
+    /// if the protocol core cannot be built.
     pub fn start(config: PeerConfig) -> Result<Peer, PeerError> {
         Peer::start_with_hook(config, || {})
     }
