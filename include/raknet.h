@@ -1139,6 +1139,12 @@ typedef struct rak_peer_stats {
      * `rak_config_set_require_client_key()`.
      */
     uint64_t refused_client_key_required;
+    /**
+     * Refused: connection requests without the anti-spoofing cookie
+     * (`rak_config_set_cookies()`), most likely from a client that ignores the
+     * server's cookie; such a client only times out. Also in `dropped_bad_cookie`.
+     */
+    uint64_t refused_missing_cookie;
 } rak_peer_stats;
 
 /**
@@ -1366,7 +1372,9 @@ rak_result rak_config_set_mtu_probes(struct rak_config *config,
 rak_result rak_config_set_queue_capacity(struct rak_config *config, size_t commands, size_t events);
 
 /**
- * Sets this peer's GUID (0, the default, lets the library pick one).
+ * Sets this peer's GUID (0, the default, lets the library draw one from the operating
+ * system's random source when the peer starts). The GUID is public (every handshake
+ * carries it); the anti-spoofing cookies are keyed independently of it.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
  *
@@ -1434,8 +1442,12 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  * Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
  * connection probe with a cookie derived from the prober's address and accepts the
  * follow-up only if it carries that cookie back, so a spoofed source address cannot
- * take a connection slot. Turn it off only to talk to a client that cannot echo
- * cookies.
+ * take a connection slot. The cookies' key is drawn from the operating system's random
+ * source when the peer starts (never from the GUID), and cookies rotate every 30 s
+ * (one from the previous 30 s is still accepted). Unlike a default RakNet 4 server, the
+ * cookie is on by default: a client that ignores the cookie and sends none back gets
+ * no answer and only times out; the server logs such refusals (Info, at most one
+ * summary per 10 s). Turn it off only to talk to a client that cannot echo cookies.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE.
  *

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use raknet::proto::config::MAX_MTU;
-use raknet::proto::{Config, ConnId, Endpoint, Event, Priority, Reliability, SendOptions, Time};
+use raknet::proto::{
+    Config, ConnId, CookieSecret, Endpoint, Event, Priority, Reliability, SendOptions, Time,
+};
 
 pub mod corpus;
 pub mod ops;
@@ -154,6 +156,8 @@ impl Harness {
                 Vec::new()
             },
             seed: 7,
+            // A fixed cookie key: every run of an input behaves the same.
+            cookie_secret: Some(CookieSecret([7; 16])),
             ..Config::default()
         };
         let ep = Endpoint::new(config.clone(), target_addr());

@@ -270,6 +270,10 @@ pub struct rak_peer_stats {
     /// Refused: secure clients without a key, because
     /// `rak_config_set_require_client_key()`.
     pub refused_client_key_required: u64,
+    /// Refused: connection requests without the anti-spoofing cookie
+    /// (`rak_config_set_cookies()`), most likely from a client that ignores the
+    /// server's cookie; such a client only times out. Also in `dropped_bad_cookie`.
+    pub refused_missing_cookie: u64,
 }
 
 impl rak_peer_stats {
@@ -307,6 +311,7 @@ impl rak_peer_stats {
             dropped_bad_secure_handshake: d.bad_secure_handshake,
             refused_security_required: r.security_required,
             refused_client_key_required: r.client_key_required,
+            refused_missing_cookie: r.missing_cookie,
         }
     }
 }

@@ -86,10 +86,17 @@ pub struct Config {
     /// Protocol byte sent in OPEN_CONNECTION_REQUEST_1 and required from clients:
     /// 6 (RakNet 4.x) or 10/11 (Bedrock flavour).
     pub protocol_version: u8,
-    /// This peer's GUID. 0 = derive one from `seed`.
+    /// This peer's GUID. 0 = derive one from `seed` (the GUID is public: it is sent in
+    /// every handshake; the runtime draws one from the operating system instead).
     pub guid: u64,
-    /// Seed for everything random in the core (GUID, cookies).
+    /// Seed for the core's non-secret random choices (the GUID when `guid` is 0). Never
+    /// used for anything an attacker must not predict: see `cookie_secret`.
     pub seed: u64,
+    /// Key of the anti-spoofing cookies. `None`: the endpoint draws one from the
+    /// operating system's random source when it is created (`Endpoint::new`); the
+    /// runtime always supplies one from there. Set it only to make tests repeatable:
+    /// whoever knows it can forge cookies for spoofed addresses.
+    pub cookie_secret: Option<CookieSecret>,
     /// Remote-initiated connections accepted at once (RakNet's `SetMaximumIncomingConnections`).
     pub max_incoming: u32,
     /// Password clients must send (empty = none), at most 255 bytes.
@@ -154,6 +161,37 @@ pub struct Config {
     pub secure: SecureConfig,
 }
 
+/// The secret key of an endpoint's anti-spoofing cookies (SipHash-2-4, 128 bits). Its
+/// `Debug` output hides the key.
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub struct CookieSecret(pub [u8; 16]);
+
+impl CookieSecret {
+    /// A fresh key from the operating system's random source (`getrandom`).
+    pub fn from_os() -> Result<CookieSecret, getrandom::Error> {
+        let mut key = [0u8; 16];
+        getrandom::fill(&mut key)?;
+        Ok(CookieSecret(key))
+    }
+
+    /// The key as SipHash's two words.
+    pub(crate) fn words(&self) -> (u64, u64) {
+        let (a, b) = self.0.split_at(8);
+        let word = |s: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(s);
+            u64::from_le_bytes(w)
+        };
+        (word(a), word(b))
+    }
+}
+
+impl std::fmt::Debug for CookieSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieSecret(..)")
+    }
+}
+
 /// Secure mode of an endpoint (see `proto::secure`). Plain RakNet peers are unaffected
 /// unless `require_secure` is set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -203,6 +241,7 @@ impl Default for Config {
             protocol_version: PROTOCOL_RAKNET4,
             guid: 0,
             seed: 0x5eed_f00d_5a6e_7a11,
+            cookie_secret: None,
             max_incoming: 0,
             password: Vec::new(),
             offline_data: Vec::new(),

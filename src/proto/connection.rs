@@ -89,6 +89,10 @@ pub(crate) struct Connection {
     send: Sender,
     recv: Receiver,
     created: Time,
+    /// When the handshake's time limit started counting: creation, or for a slot still
+    /// waiting for CONNECTION_REQUEST, the latest repeat of OPEN_CONNECTION_REQUEST_2
+    /// (see `restart_handshake_clock`).
+    handshake_start: Time,
     last_receive: Time,
     last_reliable_send: Time,
     next_occasional_ping: Option<Time>,
@@ -200,6 +204,7 @@ impl Connection {
             send: Sender::new(mtu, &config.reliability, now),
             recv: Receiver::new(&config.reliability),
             created: now,
+            handshake_start: now,
             last_receive: now,
             last_reliable_send: now,
             next_occasional_ping: None,
@@ -689,6 +694,21 @@ impl Connection {
         (self.timeout(config) / 2).max(Duration::from_millis(100))
     }
 
+    /// A repeated OPEN_CONNECTION_REQUEST_2 reached this slot while it still waits for
+    /// CONNECTION_REQUEST: the client is alive and still in the offline handshake (our
+    /// REPLY_2s were lost), and its own handshake time limit starts only when a REPLY_2
+    /// reaches it. Ours restarts too, so the slot waits at least as long as the client
+    /// does. 4.081 counts from the slot's allocation, fixed (docs/protocol.md §5.9);
+    /// counted so, the slot expired under a client told to go on by a late REPLY_2,
+    /// whose CONNECTION_REQUEST resends then went unanswered until it failed with "no
+    /// response". A client that keeps repeating REQUEST_2 (it needs a valid cookie, so
+    /// a real address) holds the slot no longer than one that connects and idles.
+    pub(crate) fn restart_handshake_clock(&mut self, now: Time) {
+        if self.phase == Phase::UnverifiedSender {
+            self.handshake_start = now;
+        }
+    }
+
     /// Closed from the application's point of view, only acknowledging resends; or an
     /// incoming slot that refused the password and is only delivering that answer (the
     /// application never heard of it). A new attempt from the same address or GUID may
@@ -715,7 +735,7 @@ impl Connection {
             Phase::RequestedConnection
             | Phase::UnverifiedSender
             | Phase::HandlingConnectionRequest => {
-                if now >= self.created + timeout {
+                if now >= self.handshake_start + timeout {
                     self.finish(ctx, DisconnectReason::TimedOut, ConnectFailure::NoResponse);
                 }
             }
@@ -763,7 +783,7 @@ impl Connection {
         let own = match self.phase {
             Phase::RequestedConnection
             | Phase::UnverifiedSender
-            | Phase::HandlingConnectionRequest => Some(self.created + timeout),
+            | Phase::HandlingConnectionRequest => Some(self.handshake_start + timeout),
             Phase::Connected => {
                 let dead = self.send.has_unacked().then(|| self.last_receive + timeout);
                 let keep_alive = self

@@ -41,8 +41,11 @@ const MAX_OFFLINE_QUEUE: usize = 1024;
 /// Pongs and advertisements (which anyone can make us report) are dropped while this
 /// many events wait to be polled, so a flood cannot grow the event queue.
 const MAX_PENDING_OFFLINE_EVENTS: usize = 4096;
-/// Cookies are valid for the epoch they were made in and the one after.
-const COOKIE_EPOCH: Duration = Duration::from_secs(30);
+/// Cookies rotate every epoch: a cookie is SipHash-2-4, keyed with the endpoint's
+/// `cookie_secret`, of the client's address and the epoch number, so each epoch has
+/// cookies of its own, and one is accepted in the epoch it was made in and the next
+/// (30 to 60 s), after which nothing it helped an eavesdropper learn is of use.
+pub(crate) const COOKIE_EPOCH: Duration = Duration::from_secs(30);
 /// Bytes of an unconnected pong before its offline data.
 const PONG_HEADER: usize = 33;
 /// Connected-mode datagrams above this are dropped: RakNet peers never exceed 1492 bytes
@@ -76,6 +79,8 @@ pub struct Endpoint {
     config: Config,
     local_addr: SocketAddr,
     guid: u64,
+    /// SipHash key of the cookies (`Config::cookie_secret`), never derived from the
+    /// seed or the GUID.
     cookie_key: (u64, u64),
     /// Boxed: the table then holds a pointer per slot, not a whole connection, and a
     /// growing table moves pointers.
@@ -129,7 +134,9 @@ impl Endpoint {
             config.guid = rng.next_u64() | 1;
         }
         config.offline_data.truncate(MAX_OFFLINE_DATA);
-        let cookie_key = (rng.next_u64(), rng.next_u64());
+        let cookie_key = config
+            .cookie_secret
+            .map_or_else(os_cookie_key, |s| s.words());
         Endpoint {
             guid: config.guid,
             config,
@@ -780,6 +787,11 @@ impl Endpoint {
         if !ok {
             self.stats.offline_dropped += 1;
             self.stats.dropped.bad_cookie += 1;
+            if cookie.is_none() {
+                // Not answered (an answer would serve spoofed floods), so the client
+                // learns nothing: the count is how the server's operator can tell.
+                self.stats.refused.missing_cookie += 1;
+            }
         }
         ok
     }
@@ -863,6 +875,10 @@ impl Endpoint {
                     .get(&a)
                     .is_some_and(|c| c.phase == Phase::UnverifiedSender && same_kind(c));
                 if pending {
+                    if let Some(c) = self.conns.get_mut(&a) {
+                        c.restart_handshake_clock(now);
+                    }
+                    self.reschedule(now, a);
                     return Slot::Repeat(a);
                 }
                 self.reject(from, id::ALREADY_CONNECTED);
@@ -1167,6 +1183,23 @@ impl Endpoint {
     /// Counters.
     pub fn stats(&self) -> &EndpointStats {
         &self.stats
+    }
+}
+
+/// A cookie key from the operating system's random source, for an endpoint whose
+/// configuration brings none. Should that source fail, std's per-process hash keys
+/// (drawn from the same source when the process first needed them) key a hash of the
+/// address of a local: unpredictable from outside the process all the same.
+fn os_cookie_key() -> (u64, u64) {
+    use std::hash::BuildHasher;
+    match super::config::CookieSecret::from_os() {
+        Ok(s) => s.words(),
+        Err(_) => {
+            let state = std::collections::hash_map::RandomState::new();
+            let marker = 0u8;
+            let a = state.hash_one(std::ptr::addr_of!(marker) as usize);
+            (a, state.hash_one(a))
+        }
     }
 }
 

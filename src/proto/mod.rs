@@ -29,7 +29,9 @@ mod tests;
 pub use abuse::MAX_ABUSE_WIDEN;
 pub use access::BanError;
 pub use buffers::{BufferSource, MessageBuffers};
-pub use config::{Config, ConnectOptions, ReliabilityConfig, SecureConfig, SecureConnect};
+pub use config::{
+    Config, ConnectOptions, CookieSecret, ReliabilityConfig, SecureConfig, SecureConnect,
+};
 pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};
 pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};

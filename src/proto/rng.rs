@@ -1,5 +1,6 @@
-//! A small deterministic PRNG (SplitMix64) for GUIDs, cookies and the simulator.
-//! Not cryptographic; the secure mode uses its own generator.
+//! A small deterministic PRNG (SplitMix64) for seeded GUIDs and the simulator. Not
+//! cryptographic: nothing an attacker must not predict comes from it (the cookie key
+//! is `Config::cookie_secret`; the secure mode uses the operating system's generator).
 
 /// SplitMix64: fast, seedable, good enough statistical quality for protocol use.
 #[derive(Clone, Debug)]

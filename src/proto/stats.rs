@@ -53,6 +53,12 @@ pub struct RefusalCounters {
     pub security_required: u64,
     /// Secure clients refused for presenting no key (`SecureConfig::require_client_key`).
     pub client_key_required: u64,
+    /// OPEN_CONNECTION_REQUEST_2 without the cookie this endpoint requires (`Config::
+    /// cookies`): most likely a client that ignores REPLY_1's security flag and would
+    /// need a server without cookies (RakNet 4 servers have none by default). Nothing is
+    /// answered, so such a client only times out; also counted as
+    /// `DropCounters::bad_cookie`.
+    pub missing_cookie: u64,
 }
 
 impl RefusalCounters {
@@ -75,6 +81,7 @@ impl RefusalCounters {
             + self.invalid_password
             + self.security_required
             + self.client_key_required
+            + self.missing_cookie
     }
 }
 

@@ -270,6 +270,19 @@ fn log_refused(log: &Logger, n: &RefusalCounters, o: &RefusalCounters) {
             "ip recently connected",
             n.ip_recently_connected - o.ip_recently_connected,
         ),
+        (
+            "secure mode required",
+            n.security_required - o.security_required,
+        ),
+        (
+            "client key required",
+            n.client_key_required - o.client_key_required,
+        ),
+        (
+            "without the anti-spoofing cookie (a client that ignores \
+             OPEN_CONNECTION_REPLY_1's security flag cannot connect while cookies are on)",
+            n.missing_cookie - o.missing_cookie,
+        ),
     ];
     log!(
         log,
@@ -446,6 +459,25 @@ mod tests {
                     "dropped 2 datagram(s) or answer(s): 2 malformed frame".into()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn cookie_less_requests_are_summarized_with_the_reason() {
+        let (log, lines) = capture();
+        let mut sum = TrafficSummary::new();
+        let mut stats = EndpointStats::default();
+        stats.refused.missing_cookie = 3;
+        stats.dropped.bad_cookie = 3;
+        sum.update(&log, Time::from_millis(1000), &stats);
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines.iter().any(|(l, t)| *l == LogLevel::Info
+                && t.starts_with(
+                    "refused 3 connection attempt(s): 3 without the anti-spoofing cookie"
+                )
+                && t.contains("security flag")),
+            "{lines:?}"
         );
     }
 

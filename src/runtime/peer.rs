@@ -192,11 +192,13 @@ impl std::fmt::Debug for Peer {
 impl Peer {
     /// Binds the socket and starts the network thread.
     ///
-    /// If `config.proto.guid` is 0, a random GUID is chosen (and, unless the caller
-    /// changed it from the default, a random `seed`). Fails with `Io` if the socket or
-    /// thread cannot be created, `InvalidArgument` for an over-long password or offline
-    /// data or an invalid simulator setting (`SimConfig::is_valid`), `Failed` if the
-    /// protocol core cannot be built.
+    /// If `config.proto.guid` is 0, a GUID is drawn from the operating system's random
+    /// source (and, unless the caller changed it from the default, a random `seed` is
+    /// chosen for the simulator). The cookie secret, unless the caller set one, is drawn
+    /// from that source too, whatever the GUID and seed. Fails with `Io` if the socket,
+    /// the random source or the thread fails, `InvalidArgument` for an over-long password
+    /// or offline data or an invalid simulator setting (`SimConfig::is_valid`), `Failed`
+    /// if the protocol core cannot be built.
     pub fn start(config: PeerConfig) -> Result<Peer, PeerError> {
         Peer::start_with_hook(config, || {})
     }
@@ -232,11 +234,18 @@ impl Peer {
             // Received messages come in recycled buffers (`pool.rs`).
             proto.reliability.buffers = pool::source();
         }
+        // The GUID (when the application set none) and the cookie key come from the
+        // operating system's random source, whatever the seed: a configured GUID or seed
+        // must not make the cookies of every such server alike.
         if proto.guid == 0 {
-            proto.guid = random_guid(local_addr);
+            proto.guid = random_guid().map_err(PeerError::Io)?;
             if proto.seed == proto::Config::default().seed {
                 proto.seed = random_u64(local_addr);
             }
+        }
+        if proto.cookie_secret.is_none() {
+            let secret = proto::CookieSecret::from_os().map_err(|e| PeerError::Io(e.into()))?;
+            proto.cookie_secret = Some(secret);
         }
         let shared = Arc::new(
             Shared::new(
@@ -784,9 +793,9 @@ fn normalize(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// 64 bits that differ between peers, processes and machines: `RandomState` carries
-/// per-process random keys from the OS; the clock, address and a counter separate
-/// peers inside one process.
+/// 64 bits that differ between peers, processes and machines (the simulator's seed;
+/// nothing secret): `RandomState` carries per-process random keys from the OS; the
+/// clock, address and a counter separate peers inside one process.
 fn random_u64(local: SocketAddr) -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut h = RandomState::new().build_hasher();
@@ -797,12 +806,13 @@ fn random_u64(local: SocketAddr) -> u64 {
     h.finish()
 }
 
-/// A random GUID other than 0 (unset) and all-ones (RakNet's UNASSIGNED_RAKNET_GUID).
-fn random_guid(local: SocketAddr) -> u64 {
+/// A GUID from the operating system's random source, other than 0 (unset) and all-ones
+/// (RakNet's UNASSIGNED_RAKNET_GUID).
+fn random_guid() -> std::io::Result<u64> {
     loop {
-        let g = random_u64(local);
+        let g = getrandom::u64().map_err(std::io::Error::from)?;
         if g != 0 && g != u64::MAX {
-            return g;
+            return Ok(g);
         }
     }
 }
@@ -819,8 +829,7 @@ mod tests {
 
     #[test]
     fn random_guids_differ() {
-        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        let g: std::collections::HashSet<u64> = (0..100).map(|_| random_guid(a)).collect();
+        let g: std::collections::HashSet<u64> = (0..100).map(|_| random_guid().unwrap()).collect();
         assert_eq!(g.len(), 100);
     }
 }

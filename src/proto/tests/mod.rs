@@ -5,6 +5,8 @@ mod access;
 mod attacks;
 mod bandwidth;
 mod close;
+mod cookies;
+mod handshake;
 mod manage;
 mod replay;
 mod scale;

@@ -156,7 +156,8 @@ impl Net {
         self.links.insert((from, to), link);
     }
 
-    /// Adds an endpoint at 10.0.0.<n>:19132 with `config` (seeded from the net's seed);
+    /// Adds an endpoint at 10.0.0.<n>:19132 with `config` (seed and, unless set, cookie
+    /// secret from the net's seed);
     /// past 255 nodes the count carries into the third and second octets.
     pub(crate) fn add(&mut self, config: Config) -> usize {
         let n = self.nodes.len() as u32 + 1;
@@ -168,6 +169,14 @@ impl Net {
     pub(crate) fn add_at(&mut self, mut config: Config, addr: SocketAddr) -> usize {
         let i = self.nodes.len();
         config.seed = self.seed.wrapping_mul(31).wrapping_add(i as u64 + 1);
+        if config.cookie_secret.is_none() {
+            // Repeatable runs: the cookie key comes from the net's seed too.
+            let mut rng = Rng::new(config.seed ^ 0xC00C_1E5E_C4E7);
+            let mut key = [0u8; 16];
+            key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+            key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+            config.cookie_secret = Some(crate::proto::CookieSecret(key));
+        }
         self.nodes.push(Node {
             addr,
             ep: Endpoint::new(config, addr),
