@@ -145,7 +145,23 @@ pub struct Config {
     pub abuse_ignore: Duration,
     /// Secure mode (encrypted, authenticated connections between libraknet peers).
     pub secure: SecureConfig,
+    /// Bytes the whole endpoint may hold for incoming messages not yet deliverable:
+    /// incomplete split messages and out-of-order messages, over all connections,
+    /// counted as buffer capacity. Each connection is guaranteed
+    /// `receive_budget / (2 × slots)` (slots: the larger of `max_incoming` and the
+    /// connections open) and may use the rest of the budget while others leave it
+    /// free. A frame that would take a connection past what it may hold is refused for
+    /// now (a reliable one's datagram goes unacknowledged, so it is resent; an
+    /// unreliable one is dropped) and counted in `DropCounters::over_receive_budget`.
+    /// Default [`DEFAULT_RECEIVE_BUDGET`] (128 MiB); the per-connection limits in
+    /// `reliability` still apply within it.
+    pub receive_budget: usize,
 }
+
+/// Default `Config::receive_budget`: room for one default-size split message
+/// (`max_split_message_bytes`, 32 MiB) on a server whose other connections fill their
+/// shares, whatever `max_incoming` is.
+pub const DEFAULT_RECEIVE_BUDGET: usize = 128 << 20;
 
 /// Secure mode of an endpoint (see `proto::secure`). Plain RakNet peers are unaffected
 /// unless `require_secure` is set.
@@ -215,6 +231,7 @@ impl Default for Config {
             abuse_window: Duration::from_secs(10),
             abuse_ignore: Duration::from_secs(30),
             secure: SecureConfig::default(),
+            receive_budget: DEFAULT_RECEIVE_BUDGET,
         }
     }
 }

@@ -89,6 +89,9 @@ pub(crate) struct RecvStats {
     pub(crate) split_rejected: u64,
     /// Incomplete split messages dropped by the timeout.
     pub(crate) splits_expired: u64,
+    /// Frames refused because holding them would take the connection past its share of
+    /// the endpoint's receive budget (reliable ones also count in `deferred`).
+    pub(crate) over_budget: u64,
 }
 
 /// What the message-number window says about a reliable frame.
@@ -216,6 +219,9 @@ pub(crate) struct Receiver {
     stats: RecvStats,
     /// Where delivered messages' buffers come from (recycled by the driver, if it can).
     buffers: BufferSource,
+    /// Most bytes this connection may hold (`held_bytes`) after the frames being
+    /// handled; set by the endpoint from its receive budget before each datagram.
+    hold_cap: usize,
 }
 
 impl Receiver {
@@ -235,7 +241,23 @@ impl Receiver {
             deliveries: VecDeque::new(),
             stats: RecvStats::default(),
             buffers: cfg.buffers.clone(),
+            hold_cap: usize::MAX,
         }
+    }
+
+    /// Sets the most bytes this connection may hold for incomplete and out-of-order
+    /// messages from now on (its share of the endpoint's receive budget). Frames that
+    /// would take it past this are refused for now; what it already holds stays.
+    pub(crate) fn set_hold_cap(&mut self, cap: usize) {
+        self.hold_cap = cap;
+    }
+
+    /// Room left under `hold_cap`.
+    fn room(&self) -> usize {
+        if self.hold_cap == usize::MAX {
+            return usize::MAX;
+        }
+        self.hold_cap.saturating_sub(self.held_bytes())
     }
 
     /// A whole data datagram (header included). Queues its ACK (and NAKs for a gap),
@@ -395,6 +417,33 @@ impl Receiver {
                 return later(&mut st.ordering_overflow, &mut st.deferred);
             }
         }
+        // The endpoint's receive budget (docs/protocol.md §8.3, §7.4 say what may be
+        // held; the budget is ours): a frame that would be stored must fit in the
+        // connection's room, else it is refused like any frame that cannot be taken now.
+        let room = self.room();
+        let growth = match (&h.split, total) {
+            (Some(sh), None) => Some(self.splits.min_growth(sh, frame.payload.len())),
+            (split, Some(len))
+                if self.ordering.would_hold(
+                    info.reliability,
+                    info.channel,
+                    info.ordering_index,
+                ) =>
+            {
+                // Completing a split message frees its fragments first.
+                let freed = split.map_or(0, |sh| self.splits.charge_of(sh.id));
+                Some(
+                    self.ordering
+                        .min_growth(info.channel, len)
+                        .saturating_sub(freed),
+                )
+            }
+            _ => None,
+        };
+        if growth.is_some_and(|g| g > room) {
+            self.stats.over_budget += 1;
+            return later(&mut 0, &mut self.stats.deferred);
+        }
         if reliable {
             // `check_message` found it new above, and nothing since touched `messages`.
             self.messages.insert(number);
@@ -402,7 +451,10 @@ impl Receiver {
 
         let data = match &h.split {
             None => self.buffers.copy_of(frame.payload),
-            Some(sh) => match self.splits.insert(now, sh, info, frame.payload) {
+            Some(sh) => match self
+                .splits
+                .insert_within(now, sh, info, frame.payload, room)
+            {
                 Inserted::Complete(data) => {
                     // 4.081 flushes ACKs as soon as a split message completes.
                     self.ack_due = Some(self.ack_due.map_or(now, |t| t.min(now)));
@@ -430,8 +482,13 @@ impl Receiver {
             sequencing_index: info.sequencing_index,
             data,
         };
+        let room = if growth.is_some() {
+            self.room()
+        } else {
+            usize::MAX
+        };
         self.ordering
-            .push(msg, &mut self.deliveries, &mut self.stats);
+            .push(msg, &mut self.deliveries, &mut self.stats, room);
         FrameOutcome::Done
     }
 
@@ -710,7 +767,57 @@ mod tests {
         assert_eq!(all_acks(&mut r), [(0, 2)]);
         assert_eq!(all_naks(&mut r), [(1, 1)]);
         assert_eq!(r.stats().messages_delivered, 5);
+        r.trim();
         assert_eq!(r.held_bytes(), 0);
+    }
+
+    /// The hold cap (the endpoint's receive budget): fragments and out-of-order messages
+    /// that would take the connection past it are refused; a reliable one's datagram is
+    /// not acknowledged (the sender resends it) and is taken once there is room, an
+    /// unreliable one is dropped. What is deliverable at once is never refused.
+    #[test]
+    fn hold_cap_refuses_without_acknowledging() {
+        let mut r = rx();
+        let cap = 4000;
+        r.set_hold_cap(cap);
+        let frag = [7u8; 1000];
+        let mut refused = Vec::new();
+        for i in 0..10u32 {
+            let before = r.stats().over_budget;
+            feed(&mut r, i, &[f(RO, &frag).num(i).split(10, 1, i)]);
+            assert!(r.held_bytes() <= cap, "{} held", r.held_bytes());
+            if r.stats().over_budget != before {
+                refused.push(i);
+            }
+        }
+        assert_eq!(
+            refused,
+            (3..10).collect::<Vec<_>>(),
+            "held {}",
+            r.held_bytes()
+        );
+        assert_eq!(all_acks(&mut r), [(0, 2)]);
+        // Past a hole, an ordered message is refused too (deferred); an unreliable split
+        // fragment is dropped.
+        feed(&mut r, 10, &[f(RO, &frag).num(10).ord(3, 5)]);
+        feed(&mut r, 11, &[f(U, &frag).split(2, 9, 0)]);
+        assert_eq!(r.stats().over_budget, 9);
+        assert_eq!(r.stats().deferred, 8);
+        assert_eq!(all_acks(&mut r), [(11, 11)]);
+        // Deliverable at once: not held, never refused.
+        feed(&mut r, 12, &[f(RO, b"now").num(11).ord(4, 0)]);
+        assert_eq!(drain(&mut r), [b"now"]);
+        // Room again: the resends (new datagram numbers) complete the message.
+        r.set_hold_cap(usize::MAX);
+        for (k, i) in (3..10u32).enumerate() {
+            feed(
+                &mut r,
+                13 + k as u32,
+                &[f(RO, &frag).num(i).split(10, 1, i)],
+            );
+        }
+        assert_eq!(drain(&mut r), [vec![7u8; 10_000]]);
+        assert_eq!(r.stats().over_budget, 9);
     }
 
     #[test]

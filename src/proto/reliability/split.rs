@@ -10,6 +10,7 @@
 //! ordering of the completed message are not done here (`recv.rs`, `ordering.rs`).
 
 use std::collections::HashMap;
+use std::mem::size_of;
 use std::time::Duration;
 
 use crate::proto::config::ReliabilityConfig;
@@ -106,9 +107,35 @@ impl Partial {
             .is_some_and(|w| w >> (index % 64) & 1 == 1)
     }
 
-    fn add(&mut self, index: u32, payload: &[u8], max_bytes: usize) {
+    /// Bytes this partial is charged for: the capacity of its three buffers.
+    fn charge(&self) -> usize {
+        self.data.capacity()
+            + self.pieces.capacity() * size_of::<Piece>()
+            + self.held.capacity() * size_of::<u64>()
+    }
+
+    /// The least its charge grows by to store one more fragment, `index`, of `len` bytes
+    /// (every buffer growing by exactly what it needs).
+    fn min_growth(&self, index: u32, len: usize) -> usize {
+        let words = (index / 64) as usize + 1;
+        let bitmap = words.saturating_sub(self.held.capacity()) * size_of::<u64>();
+        let pieces = if self.pieces.len() == self.pieces.capacity() {
+            size_of::<Piece>()
+        } else {
+            0
+        };
+        let data = (self.data.len() + len).saturating_sub(self.data.capacity());
+        bitmap + pieces + data
+    }
+
+    /// Stores fragment `index`. Buffers grow by doubling as usual, but by no more than
+    /// `room` bytes of charge in all; the caller has checked that `min_growth` fits.
+    fn add(&mut self, index: u32, payload: &[u8], max_bytes: usize, room: usize) {
         let word = (index / 64) as usize;
+        let before = self.charge();
         if self.held.len() <= word {
+            // Exact: the bitmap grows to the highest index seen, never beyond.
+            self.held.reserve_exact(word + 1 - self.held.len());
             self.held.resize(word + 1, 0);
         }
         if let Some(w) = self.held.get_mut(word) {
@@ -119,12 +146,29 @@ impl Partial {
         }
         self.largest = self.largest.max(payload.len());
         let need = self.data.len() + payload.len();
+        let data_growth = need.saturating_sub(self.data.capacity());
+        let left = room.saturating_sub(self.charge() - before);
+        if self.pieces.len() == self.pieces.capacity() {
+            // Double, but never past the fragment count nor what the room leaves once
+            // the data has what it needs.
+            let have = self.pieces.capacity();
+            let spare = left.saturating_sub(data_growth) / size_of::<Piece>();
+            let target = (have * 2)
+                .max(4)
+                .min(self.count as usize)
+                .min(have + spare)
+                .max(have + 1);
+            self.pieces.reserve_exact(target - self.pieces.len());
+        }
+        let left = room.saturating_sub(self.charge() - before);
         if need > self.data.capacity() {
-            // Double as usual, but never past what the message can still become, so an
-            // in-order message ends with at most one fragment of slack.
+            // Double as usual, but never past what the message can still become (so an
+            // in-order message ends with at most one fragment of slack), nor past the
+            // room this connection has left.
             let ceiling = (self.count as usize)
                 .saturating_mul(self.largest)
                 .min(max_bytes)
+                .min(self.data.capacity().saturating_add(left))
                 .max(need);
             let target = self.data.capacity().saturating_mul(2).clamp(need, ceiling);
             self.data.reserve_exact(target - self.data.len());
@@ -204,9 +248,27 @@ impl SplitAssembler {
         self.partials.len()
     }
 
-    /// Bytes held by incomplete messages (payload only).
+    /// Bytes held by incomplete messages: the capacity of their buffers (fragment
+    /// bytes, fragment table, index bitmap).
     pub(crate) fn held_bytes(&self) -> usize {
-        self.partials.values().map(|p| p.data.len()).sum()
+        self.partials.values().map(Partial::charge).sum()
+    }
+
+    /// Bytes of charge the partial message `id` would give back if it ended now.
+    pub(crate) fn charge_of(&self, id: u16) -> usize {
+        self.partials.get(&id).map_or(0, Partial::charge)
+    }
+
+    /// The least `held_bytes` grows by if a fragment that `classify` accepts (and that
+    /// does not complete its message) is stored.
+    pub(crate) fn min_growth(&self, sh: &SplitHeader, len: usize) -> usize {
+        match self.partials.get(&sh.id) {
+            Some(p) => p.min_growth(sh.index, len),
+            None => {
+                let words = (sh.index / 64) as usize + 1;
+                len + size_of::<Piece>() + words * size_of::<u64>()
+            }
+        }
     }
 
     /// What `insert` would do with a fragment of `len` bytes; changes nothing.
@@ -254,13 +316,27 @@ impl SplitAssembler {
         }
     }
 
-    /// Offers one fragment received at `now`. `info` is used if it starts a message.
+    /// Offers one fragment received at `now`, with no limit on growth (tests).
+    #[cfg(test)]
     pub(crate) fn insert(
         &mut self,
         now: Time,
         sh: &SplitHeader,
         info: MessageInfo,
         payload: &[u8],
+    ) -> Inserted {
+        self.insert_within(now, sh, info, payload, usize::MAX)
+    }
+
+    /// Offers one fragment received at `now`. `info` is used if it starts a message.
+    /// Storing it grows `held_bytes` by at most `room` (when `min_growth` fits in it).
+    pub(crate) fn insert_within(
+        &mut self,
+        now: Time,
+        sh: &SplitHeader,
+        info: MessageInfo,
+        payload: &[u8],
+        room: usize,
     ) -> Inserted {
         let completes = match self.classify(sh, payload.len()) {
             Verdict::Accept { completes, .. } => completes,
@@ -285,7 +361,7 @@ impl SplitAssembler {
             largest: 0,
             in_order: true,
         });
-        p.add(sh.index, payload, max_bytes);
+        p.add(sh.index, payload, max_bytes, room);
         p.last = now;
         if completes {
             return match self.partials.remove(&sh.id) {
