@@ -158,9 +158,11 @@ pub struct Config {
     pub receive_budget: usize,
 }
 
-/// Default `Config::receive_budget`: room for one default-size split message
-/// (`max_split_message_bytes`, 32 MiB) on a server whose other connections fill their
-/// shares, whatever `max_incoming` is.
+/// Default `Config::receive_budget`. A connection may always hold more than half of it
+/// while the other connections stay within their guaranteed shares, so one
+/// default-size split message (`max_split_message_bytes`, 32 MiB) always fits then,
+/// whatever `max_incoming` is; under a flood that takes the whole pool, a connection
+/// gets its guaranteed share (1 MiB with 64 slots).
 pub const DEFAULT_RECEIVE_BUDGET: usize = 128 << 20;
 
 /// Secure mode of an endpoint (see `proto::secure`). Plain RakNet peers are unaffected

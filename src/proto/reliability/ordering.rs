@@ -6,7 +6,9 @@
 //! ordering-index order; sequenced kinds never older than one already delivered, and
 //! only once the ordered message they were sent after has been delivered (pitfall 18).
 //! Out-of-order messages wait in a min-heap per channel, bounded by `max_ordering_queue`
-//! entries per channel and by a byte budget for the whole connection. A channel's state
+//! entries per channel, by a byte budget for the whole connection and by the
+//! connection's share of the endpoint's receive budget (the hold cap of `recv.rs`;
+//! messages and heap storage are charged by capacity). A channel's state
 //! exists only once a message arrives on it (most connections use one or two of the 32).
 //! Duplicate filtering happens before this (`recv.rs`).
 //!

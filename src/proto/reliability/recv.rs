@@ -12,9 +12,11 @@
 //!
 //! One deliberate departure from "ACK every datagram" (§14 pitfall 16): when a reliable
 //! frame cannot be taken *for now* (message number beyond the window, too many split
-//! messages in progress, ordering queue full), its datagram is left unACKed so the
-//! sender resends it later; 4.081 would ACK it and lose the frame. Frames that can never
-//! be taken (malformed, over a hard cap) are consumed and the datagram is ACKed.
+//! messages in progress, ordering queue full, or more than the connection may hold
+//! under the endpoint's receive budget: `set_hold_cap`), its datagram is left unACKed
+//! so the sender resends it later; 4.081 would ACK it and lose the frame. Frames that
+//! can never be taken (malformed, over a hard cap) are consumed and the datagram is
+//! ACKed.
 //! This file does not parse bytes itself (`wire/`) or decide when to send (`connection.rs`).
 
 use std::collections::VecDeque;

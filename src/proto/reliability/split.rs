@@ -4,7 +4,9 @@
 //! never by arrival order (4.081 HEAD corrupts out-of-order fragments, §8.3). Memory grows
 //! with the bytes actually received, never with the fragment count a peer announces: a
 //! partial message costs its received bytes, 12 bytes per fragment held and one bit per
-//! index up to the highest index seen. Limits: `max_split_count` fragments,
+//! index up to the highest index seen; `held_bytes` charges the capacity of those
+//! buffers, and their growth stops at the room the endpoint's receive budget leaves the
+//! connection (`insert_within`). Limits: `max_split_count` fragments,
 //! `max_split_message_bytes` bytes, `max_concurrent_splits` messages at once, and
 //! [`SPLIT_TIMEOUT`] without a new fragment. Duplicate detection by message number and
 //! ordering of the completed message are not done here (`recv.rs`, `ordering.rs`).

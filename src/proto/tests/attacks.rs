@@ -772,6 +772,11 @@ fn flood_every_slot(kind: Flood) {
     assert_eq!(lab.from_client.last(), Some(&big));
     assert!(lab.server.receive_held_bytes() <= budget);
     lab.legit_round(20);
+    // The hostile peers never answer: they time out, and what they held goes with them.
+    lab.run(Duration::from_secs(11));
+    assert_eq!(lab.server.connection_count(), 1);
+    assert_eq!(lab.server.receive_held_bytes(), 0);
+    lab.legit_round(20);
 }
 
 // ---------------------------------------------------------------------------------------
