@@ -1453,8 +1453,10 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  * of the incoming-connection limit and the connections open, and may use more while
  * the others leave it free. Data past a connection's share is refused for now: the
  * remote system resends reliable data later, unreliable data is lost; both are counted
- * (`rak_peer_stats.dropped_over_receive_budget`) and logged. A budget smaller than
- * twice your largest message may stall that message on a busy server.
+ * (`rak_peer_stats.dropped_over_receive_budget`) and logged. A message in fragments
+ * is charged its whole size from its first fragment until it completes (so one that
+ * started always finishes): a message larger than a connection may hold waits until
+ * room frees, and one larger than the budget never arrives.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
  * RAK_RESULT_INVALID_ARGUMENT if `bytes` is 0.

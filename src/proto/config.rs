@@ -150,9 +150,12 @@ pub struct Config {
     /// counted as buffer capacity. Each connection is guaranteed
     /// `receive_budget / (2 × slots)` (slots: the larger of `max_incoming` and the
     /// connections open) and may use the rest of the budget while others leave it
-    /// free. A frame that would take a connection past what it may hold is refused for
-    /// now (a reliable one's datagram goes unacknowledged, so it is resent; an
-    /// unreliable one is dropped) and counted in `DropCounters::over_receive_budget`.
+    /// free. A split message is charged its whole size from its first fragment until
+    /// it completes, so one that started always finishes. A frame that would take a
+    /// connection past what it may hold is refused for now (a reliable one's datagram
+    /// goes unacknowledged, so it is resent; an unreliable one is dropped) and counted
+    /// in `DropCounters::over_receive_budget`; a message larger than the budget never
+    /// arrives.
     /// Default [`DEFAULT_RECEIVE_BUDGET`] (128 MiB); the per-connection limits in
     /// `reliability` still apply within it.
     pub receive_budget: usize,

@@ -13,6 +13,12 @@
 //! (transient copies while a split message is assembled aside). No connection can take
 //! another's share, so a hostile one cannot starve the rest.
 //!
+//! A split message is charged its whole size from its first fragment on
+//! (`reliability/split.rs`), so messages that started never wait for room held by each
+//! other: at any time some can finish and give room back. One connection can still
+//! stall itself: messages held past a hole on its own channel can fill its share while
+//! the missing one, split and not started, waits for room.
+//!
 //! Refusing is the receiver's business (`reliability/recv.rs`: the frame is deferred,
 //! never acknowledged and thrown away); this file only keeps the account: it gives a
 //! connection its cap before it handles input, and settles what it holds afterwards.

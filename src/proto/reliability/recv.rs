@@ -424,7 +424,7 @@ impl Receiver {
         // connection's room, else it is refused like any frame that cannot be taken now.
         let room = self.room();
         let growth = match (&h.split, total) {
-            (Some(sh), None) => Some(self.splits.min_growth(sh, frame.payload.len())),
+            (Some(sh), None) => Some(self.splits.growth(sh, frame.payload.len())),
             (split, Some(len))
                 if self.ordering.would_hold(
                     info.reliability,
@@ -453,10 +453,7 @@ impl Receiver {
 
         let data = match &h.split {
             None => self.buffers.copy_of(frame.payload),
-            Some(sh) => match self
-                .splits
-                .insert_within(now, sh, info, frame.payload, room)
-            {
+            Some(sh) => match self.splits.insert(now, sh, info, frame.payload) {
                 Inserted::Complete(data) => {
                     // 4.081 flushes ACKs as soon as a split message completes.
                     self.ack_due = Some(self.ack_due.map_or(now, |t| t.min(now)));
@@ -575,6 +572,13 @@ impl Receiver {
     #[allow(dead_code)] // not every driver needs it
     pub(crate) fn held_bytes(&self) -> usize {
         self.splits.held_bytes() + self.ordering.held_bytes()
+    }
+
+    /// Bytes actually allocated for what `held_bytes` charges (split messages are
+    /// charged their whole size from the start).
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.splits.allocated_bytes() + self.ordering.held_bytes()
     }
 
     /// Counters.
@@ -773,53 +777,77 @@ mod tests {
         assert_eq!(r.held_bytes(), 0);
     }
 
-    /// The hold cap (the endpoint's receive budget): fragments and out-of-order messages
-    /// that would take the connection past it are refused; a reliable one's datagram is
-    /// not acknowledged (the sender resends it) and is taken once there is room, an
-    /// unreliable one is dropped. What is deliverable at once is never refused.
+    /// The hold cap (the endpoint's receive budget): a split message reserves all it can
+    /// allocate with its first fragment, so a second one that does not fit is refused
+    /// whole while the first completes; a refused reliable frame's datagram is not
+    /// acknowledged (the sender resends it) and is taken once there is room; refused
+    /// unreliable frames are dropped. What is deliverable at once is never refused.
     #[test]
     fn hold_cap_refuses_without_acknowledging() {
         let mut r = rx();
-        let cap = 4000;
+        // Ten 1000-byte fragments: 10,000 bytes, 120 of fragment table, 8 of bitmap.
+        let one = 10_128;
+        let cap = one + 4000;
         r.set_hold_cap(cap);
         let frag = [7u8; 1000];
-        let mut refused = Vec::new();
-        for i in 0..10u32 {
+        let (mut dg, mut num) = (0, 0);
+        let mut send = |r: &mut Receiver, fr: F<'_>| {
             let before = r.stats().over_budget;
-            feed(&mut r, i, &[f(RO, &frag).num(i).split(10, 1, i)]);
+            let fr = if fr.rel.is_reliable() {
+                num += 1;
+                fr.num(num - 1)
+            } else {
+                fr
+            };
+            feed(r, dg, &[fr]);
+            dg += 1;
             assert!(r.held_bytes() <= cap, "{} held", r.held_bytes());
-            if r.stats().over_budget != before {
-                refused.push(i);
+            r.stats().over_budget != before
+        };
+        // Message A starts (reserving all of it), message B cannot, in turns.
+        let mut refused = Vec::new();
+        for i in 0..9u32 {
+            assert!(!send(&mut r, f(RO, &frag).split(10, 1, i)), "A {i}");
+            if send(&mut r, f(R, &frag).split(10, 2, i)) {
+                refused.push(2 * i + 1);
             }
         }
-        assert_eq!(
-            refused,
-            (3..10).collect::<Vec<_>>(),
-            "held {}",
-            r.held_bytes()
-        );
-        assert_eq!(all_acks(&mut r), [(0, 2)]);
-        // Past a hole, an ordered message is refused too (deferred); an unreliable split
-        // fragment is dropped.
-        feed(&mut r, 10, &[f(RO, &frag).num(10).ord(3, 5)]);
-        feed(&mut r, 11, &[f(U, &frag).split(2, 9, 0)]);
-        assert_eq!(r.stats().over_budget, 9);
-        assert_eq!(r.stats().deferred, 8);
-        assert_eq!(all_acks(&mut r), [(11, 11)]);
-        // Deliverable at once: not held, never refused.
-        feed(&mut r, 12, &[f(RO, b"now").num(11).ord(4, 0)]);
-        assert_eq!(drain(&mut r), [b"now"]);
-        // Room again: the resends (new datagram numbers) complete the message.
-        r.set_hold_cap(usize::MAX);
-        for (k, i) in (3..10u32).enumerate() {
-            feed(
-                &mut r,
-                13 + k as u32,
-                &[f(RO, &frag).num(i).split(10, 1, i)],
+        assert_eq!(refused.len(), 9);
+        assert_eq!(r.held_bytes(), one);
+        // Past a hole, an ordered message is refused too (deferred); so is an
+        // unreliable fragment (dropped).
+        assert!(send(&mut r, f(RO, &[5u8; 4000]).ord(3, 5)));
+        assert!(send(&mut r, f(U, &frag).split(8, 9, 0)));
+        assert_eq!(r.stats().over_budget, 11);
+        assert_eq!(r.stats().deferred, 10);
+        let acks = all_acks(&mut r);
+        for n in refused.iter().chain([18].iter()) {
+            assert!(
+                !acks.iter().any(|&(a, b)| (a..=b).contains(n)),
+                "refused datagram {n} was acknowledged: {acks:?}"
             );
         }
+        assert!(acks.iter().any(|&(a, b)| (a..=b).contains(&19)));
+        // Deliverable at once: never refused. A completes and gives its room back.
+        assert!(!send(&mut r, f(RO, b"now").ord(4, 0)));
+        assert!(!send(&mut r, f(RO, &frag).split(10, 1, 9)));
+        assert_eq!(drain(&mut r), [b"now".to_vec(), vec![7u8; 10_000]]);
+        assert_eq!(r.held_bytes(), 0);
+        // B's resends (new datagram numbers, same message numbers) now fit.
+        let mut before = r.stats().over_budget;
+        for (k, &d) in refused.iter().enumerate() {
+            // Datagram 2i+1 carried message number 2i+1 (A and B alternated).
+            feed(
+                &mut r,
+                100 + k as u32,
+                &[f(R, &frag).num(d).split(10, 2, k as u32)],
+            );
+            assert_eq!(r.stats().over_budget, before);
+            before = r.stats().over_budget;
+        }
+        feed(&mut r, 200, &[f(R, &frag).num(500).split(10, 2, 9)]);
         assert_eq!(drain(&mut r), [vec![7u8; 10_000]]);
-        assert_eq!(r.stats().over_budget, 9);
+        assert_eq!(r.held_bytes(), 0);
     }
 
     #[test]
