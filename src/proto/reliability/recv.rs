@@ -422,7 +422,6 @@ impl Receiver {
         // The endpoint's receive budget (docs/protocol.md §8.3, §7.4 say what may be
         // held; the budget is ours): a frame that would be stored must fit in the
         // connection's room, else it is refused like any frame that cannot be taken now.
-        let room = self.room();
         let growth = match (&h.split, total) {
             (Some(sh), None) => Some(self.splits.growth(sh, frame.payload.len())),
             (split, Some(len))
@@ -442,7 +441,8 @@ impl Receiver {
             }
             _ => None,
         };
-        if growth.is_some_and(|g| g > room) {
+        // Only what grows pays for counting the room (most frames grow nothing).
+        if growth.is_some_and(|g| g > 0 && g > self.room()) {
             self.stats.over_budget += 1;
             return later(&mut 0, &mut self.stats.deferred);
         }
