@@ -7,9 +7,8 @@
 //! index up to the highest index seen. For the endpoint's receive budget, though, a
 //! partial message is charged from its first fragment for all it can allocate before it
 //! completes (`reservation`), so one that has started never waits for room. Limits:
-//! `max_split_count` fragments,
-//! `max_split_message_bytes` bytes, `max_concurrent_splits` messages at once, and
-//! [`SPLIT_TIMEOUT`] without a new fragment. Duplicate detection by message number and
+//! `max_split_count` fragments, `max_split_message_bytes` bytes, `max_concurrent_splits`
+//! messages at once, and [`SPLIT_TIMEOUT`] without a new fragment. Duplicate detection by message number and
 //! ordering of the completed message are not done here (`recv.rs`, `ordering.rs`).
 
 use std::collections::HashMap;
