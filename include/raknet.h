@@ -1154,6 +1154,11 @@ typedef struct rak_peer_stats {
      * when a refused frame was reliable, so the remote system resends it.
      */
     uint64_t dropped_over_receive_budget;
+    /**
+     * Not a counter: bytes all connections hold now for messages still arriving in
+     * fragments and messages waiting for an earlier one (at most the receive budget).
+     */
+    uint64_t receive_held_bytes;
 } rak_peer_stats;
 
 /**

@@ -841,6 +841,10 @@ fn the_receive_budget_refuses_counts_and_logs() {
         }
     }
     assert!(ps.dropped_over_receive_budget > 0, "nothing refused");
+    assert_eq!(
+        ps.receive_held_bytes, 0,
+        "a message that never fits holds nothing"
+    );
     assert!(logged(), "{:?}", BUDGET_LOG.lock().unwrap());
     assert_eq!(
         rak_peer_conn_stats(srv, incoming, &mut cs, size_of_val(&cs)),

@@ -281,6 +281,9 @@ pub struct rak_peer_stats {
     /// of the receive budget (`rak_config_set_receive_budget()`); left unacknowledged
     /// when a refused frame was reliable, so the remote system resends it.
     pub dropped_over_receive_budget: u64,
+    /// Not a counter: bytes all connections hold now for messages still arriving in
+    /// fragments and messages waiting for an earlier one (at most the receive budget).
+    pub receive_held_bytes: u64,
 }
 
 impl rak_peer_stats {
@@ -319,6 +322,7 @@ impl rak_peer_stats {
             refused_security_required: r.security_required,
             refused_client_key_required: r.client_key_required,
             dropped_over_receive_budget: d.over_receive_budget,
+            receive_held_bytes: s.receive_held_bytes,
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct EndpointStats {
     pub dropped: DropCounters,
     /// Connection attempts this endpoint refused, by the answer it sent.
     pub refused: RefusalCounters,
+    /// Not a counter: bytes all connections hold now for incomplete split messages
+    /// and out-of-order messages (`Endpoint::receive_held_bytes`, at most
+    /// `Config::receive_budget`).
+    pub receive_held_bytes: u64,
 }
 
 /// Remote systems' connection attempts refused, by the answer sent (PROTOCOL.md §4.4,

@@ -68,6 +68,7 @@ impl Endpoint {
             self.stats.dropped.over_receive_budget += 1;
         }
         self.held_total = self.held_total.saturating_sub(old) + new;
+        self.stats.receive_held_bytes = self.held_total as u64;
         self.held_over_share = self
             .held_over_share
             .saturating_sub(old.saturating_sub(share))
@@ -77,6 +78,7 @@ impl Endpoint {
     /// A connection leaves: its holdings go with it.
     pub(super) fn release_hold(&mut self, held: usize) {
         self.held_total = self.held_total.saturating_sub(held);
+        self.stats.receive_held_bytes = self.held_total as u64;
         self.held_over_share =
             (self.held_over_share).saturating_sub(held.saturating_sub(self.share_counted));
     }

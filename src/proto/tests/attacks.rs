@@ -734,6 +734,7 @@ fn flood_every_slot(kind: Flood) {
         refused.len()
     );
     assert_eq!(recounted, held);
+    assert_eq!(lab.server.stats().receive_held_bytes, held as u64);
     // The flood did reach the budget (all but the legitimate client's unused share).
     assert!(peak >= budget / 100 * 98, "peak {peak}, budget {budget}");
     assert_eq!(
