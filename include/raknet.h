@@ -1003,6 +1003,16 @@ typedef struct rak_conn_stats {
      * Secure mode: replayed datagrams dropped.
      */
     uint64_t datagrams_replayed;
+    /**
+     * Bytes the connection holds for incomplete split messages and out-of-order
+     * messages (what `rak_config_set_receive_budget()` limits).
+     */
+    uint64_t receive_held_bytes;
+    /**
+     * Frames refused because holding them would have taken the connection past its
+     * share of the receive budget (reliable ones are resent by the remote system).
+     */
+    uint64_t frames_over_receive_budget;
 } rak_conn_stats;
 
 /**
@@ -1145,6 +1155,17 @@ typedef struct rak_peer_stats {
      * server's cookie; such a client only times out. Also in `dropped_bad_cookie`.
      */
     uint64_t refused_missing_cookie;
+    /**
+     * Data datagrams with frames refused because their connection was over its share
+     * of the receive budget (`rak_config_set_receive_budget()`); left unacknowledged
+     * when a refused frame was reliable, so the remote system resends it.
+     */
+    uint64_t dropped_over_receive_budget;
+    /**
+     * Not a counter: bytes all connections hold now for messages still arriving in
+     * fragments and messages waiting for an earlier one (at most the receive budget).
+     */
+    uint64_t receive_held_bytes;
 } rak_peer_stats;
 
 /**
@@ -1437,6 +1458,26 @@ rak_result rak_config_set_simulator(struct rak_config *config,
  * Thread safety: one thread at a time (per config).
  */
 rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
+
+/**
+ * Sets the receive budget: the bytes the whole peer may hold, over all connections,
+ * for incoming messages it cannot deliver yet (large messages still arriving in
+ * fragments, messages waiting for an earlier one on their ordering channel). Default
+ * 128 MiB. Each connection is guaranteed budget / (2 × slots), slots being the larger
+ * of the incoming-connection limit and the connections open, and may use more while
+ * the others leave it free. Data past a connection's share is refused for now: the
+ * remote system resends reliable data later, unreliable data is lost; both are counted
+ * (`rak_peer_stats.dropped_over_receive_budget`) and logged. A message in fragments
+ * is charged its whole size from its first fragment until it completes (so one that
+ * started always finishes): a message larger than a connection may hold waits until
+ * room frees, and one larger than the budget never arrives.
+ *
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+ * RAK_RESULT_INVALID_ARGUMENT if `bytes` is 0.
+ *
+ * Thread safety: one thread at a time (per config).
+ */
+rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes);
 
 /**
  * Turns the anti-spoofing cookie on or off (default on). With it, a server answers a

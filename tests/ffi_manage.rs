@@ -770,3 +770,94 @@ fn ipv6_dual_stack_through_the_c_api() {
         rak_peer_destroy(p);
     }
 }
+
+static BUDGET_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn collect_budget_log(_: *mut c_void, _: u32, message: *const c_char) {
+    // SAFETY: the library passes a NUL-terminated string valid during the call.
+    let text = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+    BUDGET_LOG.lock().unwrap().push(text.into_owned());
+}
+
+/// A server whose receive budget (64 KiB) is smaller than a message a client sends
+/// (256 KiB): it refuses the message's fragments (it never completes), holds nothing
+/// of it, and says so in its statistics and its log.
+#[test]
+fn the_receive_budget_refuses_counts_and_logs() {
+    let _g = serial();
+    const BUDGET: usize = 64 << 10;
+    assert_eq!(rak_config_set_receive_budget(null_mut(), BUDGET), NULL);
+    let c = new_config();
+    assert_eq!(rak_config_set_receive_budget(c, 0), INVALID);
+    assert_eq!(rak_config_set_receive_budget(c, BUDGET), OK);
+    assert_eq!(rak_config_set_bind(c, HOST.as_ptr(), 0), OK);
+    assert_eq!(rak_config_set_max_incoming(c, 1), OK);
+    assert_eq!(
+        rak_config_set_log_callback(
+            c,
+            Some(collect_budget_log),
+            null_mut(),
+            rak_log_level::Warn as u32
+        ),
+        OK
+    );
+    let srv = new_peer(c);
+    rak_config_destroy(c);
+    let cli = client();
+    let (conn, incoming) = connect(srv, port_of(srv), cli);
+    let mut big = vec![0x86u8; 256 << 10];
+    big[1] = 1;
+    let ordered = raknet::ffi::options::rak_send_options {
+        reliability: 3, // RELIABLE_ORDERED
+        priority: 1,
+        channel: 0,
+    };
+    assert_eq!(
+        rak_peer_send(cli, conn, big.as_ptr(), big.len(), &ordered, null_mut()),
+        OK
+    );
+    let logged = || {
+        BUDGET_LOG
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("over the receive budget"))
+    };
+    let mut ps = rak_peer_stats::default();
+    let mut cs = rak_conn_stats::default();
+    for _ in 0..200 {
+        let mut ev = MaybeUninit::<rak_event>::uninit();
+        let mut n = 0;
+        assert_eq!(rak_peer_wait(srv, ev.as_mut_ptr(), 1, 50, &mut n), OK);
+        if n == 1 {
+            // SAFETY: the successful wait initialized the event.
+            let ev = unsafe { ev.assume_init() };
+            assert_ne!(
+                ev.kind,
+                rak_event_kind::Message,
+                "the message fit after all"
+            );
+            rak_message_release(ev.message);
+        }
+        assert_eq!(rak_peer_get_stats(srv, &mut ps, size_of_val(&ps)), OK);
+        if ps.dropped_over_receive_budget > 0 && logged() {
+            break;
+        }
+    }
+    assert!(ps.dropped_over_receive_budget > 0, "nothing refused");
+    assert_eq!(
+        ps.receive_held_bytes, 0,
+        "a message that never fits holds nothing"
+    );
+    assert!(logged(), "{:?}", BUDGET_LOG.lock().unwrap());
+    assert_eq!(
+        rak_peer_conn_stats(srv, incoming, &mut cs, size_of_val(&cs)),
+        OK
+    );
+    assert!(cs.frames_over_receive_budget > 0);
+    // A split message reserves its whole size from its first fragment: this one never
+    // fits, so nothing of it is held.
+    assert_eq!(cs.receive_held_bytes, 0);
+    rak_peer_destroy(cli);
+    rak_peer_destroy(srv);
+}

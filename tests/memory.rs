@@ -88,6 +88,7 @@ fn exchange(
 /// server, its clients, the baseline and the server's ids of the new connections.
 fn connected(
     n: usize,
+    max_incoming: u32,
     now: &mut Time,
 ) -> (
     Endpoint,
@@ -99,7 +100,7 @@ fn connected(
     let server_addr: SocketAddr = "10.0.0.1:19132".parse().unwrap();
     let mut server = Endpoint::new(
         Config {
-            max_incoming: n as u32 + 10,
+            max_incoming,
             ..Config::default()
         },
         server_addr,
@@ -143,7 +144,7 @@ fn connected(
 fn idle_connection_heap_cost() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut now = Time::from_millis(1000);
-    let (server, _, mut clients, base, _) = connected(CLIENTS, &mut now);
+    let (server, _, mut clients, base, _) = connected(CLIENTS, CLIENTS as u32 + 10, &mut now);
     clients.clear();
     clients.shrink_to_fit();
     let per_conn = (LIVE.load(Ordering::Relaxed) - base) / CLIENTS as isize;
@@ -159,7 +160,7 @@ fn busy_then_idle_connection_heap_cost() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 200;
     let mut now = Time::from_millis(1000);
-    let (mut server, server_addr, mut clients, base, ids) = connected(N, &mut now);
+    let (mut server, server_addr, mut clients, base, ids) = connected(N, N as u32 + 10, &mut now);
     let ordered = |channel| SendOptions {
         channel,
         ..SendOptions::new(Reliability::ReliableOrdered)
@@ -201,5 +202,84 @@ fn busy_then_idle_connection_heap_cost() {
     let per_conn = (LIVE.load(Ordering::Relaxed) - base) / N as isize;
     eprintln!("server heap per connection: {busy} bytes after traffic, {per_conn} once idle");
     assert!(per_conn < CEILING, "{per_conn} bytes per idle connection");
+    drop(server);
+}
+
+/// The receive budget, measured by the allocator rather than by the core's own account:
+/// a default server (`Config::default()`, 64 incoming slots) whose 63 free slots are
+/// taken by peers that send split messages but never their last fragment grows by at
+/// most `receive_budget` (plus a little bookkeeping per connection), however much they
+/// send.
+#[test]
+fn hostile_connections_grow_the_heap_by_at_most_the_receive_budget() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const SLOTS: u32 = 64;
+    const FRAGMENT: usize = 1400;
+    let mut now = Time::from_millis(1000);
+    // The warm connection takes one slot; the hostile peers the other 63.
+    let (mut server, _, clients, _, ids) = connected(SLOTS as usize - 1, SLOTS, &mut now);
+    let budget = server.config().receive_budget;
+    let hostiles: Vec<SocketAddr> = clients.keys().copied().collect();
+    drop(clients);
+    let mut out = Vec::with_capacity(2048);
+    while server.poll_transmit(now, &mut out).is_some() {}
+    while server.poll_event().is_some() {}
+    let base = LIVE.load(Ordering::Relaxed);
+
+    // Unreliable fragments of split messages of 700 fragments (about 1 MiB), by hand:
+    // datagram header (0x84, number), frame flags (unreliable, split), bit length,
+    // split count, id and index, payload. Each peer sends its messages one after the
+    // other, all but their last fragment, up to 8 at once. Datagram numbers start past
+    // the handshake's.
+    const COUNT: u32 = 700;
+    let mut dgram = Vec::with_capacity(2048);
+    let payload = [0x86u8; FRAGMENT];
+    let total = budget * 5 / 4 / FRAGMENT;
+    let mut peak = 0;
+    for k in 0..total {
+        let from = hostiles[k % hostiles.len()];
+        let round = (k / hostiles.len()) as u32;
+        dgram.clear();
+        dgram.push(0x84);
+        dgram.extend_from_slice(&(100 + round).to_le_bytes()[..3]);
+        dgram.push(0x10);
+        dgram.extend_from_slice(&((FRAGMENT * 8) as u16).to_be_bytes());
+        dgram.extend_from_slice(&COUNT.to_be_bytes());
+        dgram.extend_from_slice(&((round / (COUNT - 1) % 8) as u16).to_be_bytes());
+        dgram.extend_from_slice(&(round % (COUNT - 1)).to_be_bytes());
+        dgram.extend_from_slice(&payload);
+        server.handle_datagram(now, from, &dgram);
+        if k % 1024 == 1023 {
+            now += Duration::from_millis(1);
+            server.handle_timeout(now);
+            while server.poll_transmit(now, &mut out).is_some() {}
+            peak = peak.max(LIVE.load(Ordering::Relaxed) - base);
+        }
+    }
+    while server.poll_transmit(now, &mut out).is_some() {}
+    let grown = LIVE.load(Ordering::Relaxed) - base;
+    peak = peak.max(grown);
+    let held = server.receive_held_bytes();
+    let refused = server.stats().dropped.over_receive_budget;
+    eprintln!(
+        "{} hostile connections sent {} MiB of fragments: heap grew {grown} bytes (peak \
+         {peak}), {held} held by the core's account, budget {budget}, {refused} refused",
+        ids.len(),
+        (total * FRAGMENT) >> 20
+    );
+    // Bookkeeping outside the budget: per connection, the ACK/NAK range lists, the
+    // repeated-datagram filter and the split table (a few KiB at most).
+    let slack = SLOTS as isize * 16 * 1024;
+    assert!(
+        peak <= budget as isize + slack,
+        "heap grew {peak} bytes, budget {budget}"
+    );
+    assert!(held <= budget);
+    // The flood did fill the budget (else the bound above says nothing).
+    assert!(
+        grown >= (budget / 100 * 95) as isize,
+        "heap grew only {grown}"
+    );
+    assert!(refused > 0);
     drop(server);
 }

@@ -29,6 +29,15 @@ use raknet::ffi::result::{rak_result, rak_result_str};
 use raknet::ffi::version::{rak_abi_version, rak_version_string};
 use raknet_fuzz::Input;
 
+/// The value of `#define <name> <value>` in the committed header, `include/raknet.h`.
+fn header_define(name: &str) -> &'static str {
+    const HEADER: &str = include_str!("../../include/raknet.h");
+    HEADER
+        .lines()
+        .find_map(|l| l.strip_prefix("#define ")?.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} is not defined in include/raknet.h"))
+}
+
 const MAX_PEERS: usize = 2;
 const MAX_CONFIGS: usize = 3;
 const MAX_OPS: usize = 48;
@@ -475,8 +484,17 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!unsafe { CStr::from_ptr(t) }.to_bytes().is_empty());
                 let t = rak_reason_str(input.u32());
                 assert!(!t.is_null());
-                assert!(rak_abi_version() > 0 || rak_abi_version() == 0);
-                assert!(!rak_version_string().is_null());
+                // The library reports the ABI and version the committed header
+                // describes (a stale or miscompiled library would not).
+                assert_eq!(
+                    rak_abi_version().to_string(),
+                    header_define("RAK_ABI_VERSION")
+                );
+                let v = rak_version_string();
+                assert!(!v.is_null());
+                // SAFETY: documented as a static NUL-terminated string.
+                let v = unsafe { CStr::from_ptr(v) }.to_str().unwrap_or("not UTF-8");
+                assert_eq!(format!("\"{v}\""), header_define("RAK_VERSION_STRING"));
             }
             18 => {
                 let mut a = rak_address {

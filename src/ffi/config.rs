@@ -447,6 +447,37 @@ pub extern "C" fn rak_config_set_send_buffer_limit(
     })
 }
 
+/// Sets the receive budget: the bytes the whole peer may hold, over all connections,
+/// for incoming messages it cannot deliver yet (large messages still arriving in
+/// fragments, messages waiting for an earlier one on their ordering channel). Default
+/// 128 MiB. Each connection is guaranteed budget / (2 × slots), slots being the larger
+/// of the incoming-connection limit and the connections open, and may use more while
+/// the others leave it free. Data past a connection's share is refused for now: the
+/// remote system resends reliable data later, unreliable data is lost; both are counted
+/// (`rak_peer_stats.dropped_over_receive_budget`) and logged. A message in fragments
+/// is charged its whole size from its first fragment until it completes (so one that
+/// started always finishes): a message larger than a connection may hold waits until
+/// room frees, and one larger than the budget never arrives.
+///
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
+/// RAK_RESULT_INVALID_ARGUMENT if `bytes` is 0.
+///
+/// Thread safety: one thread at a time (per config).
+#[no_mangle]
+pub extern "C" fn rak_config_set_receive_budget(
+    config: *mut rak_config,
+    bytes: usize,
+) -> rak_result {
+    boundary(|| {
+        let c = config_mut(config)?;
+        if bytes == 0 {
+            return Err(rak_result::InvalidArgument);
+        }
+        c.proto.receive_budget = bytes;
+        Ok(())
+    })
+}
+
 /// Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
 /// connection probe with a cookie derived from the prober's address and accepts the
 /// follow-up only if it carries that cookie back, so a spoofed source address cannot

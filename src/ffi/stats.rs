@@ -100,6 +100,12 @@ pub struct rak_conn_stats {
     pub datagrams_forged: u64,
     /// Secure mode: replayed datagrams dropped.
     pub datagrams_replayed: u64,
+    /// Bytes the connection holds for incomplete split messages and out-of-order
+    /// messages (what `rak_config_set_receive_budget()` limits).
+    pub receive_held_bytes: u64,
+    /// Frames refused because holding them would have taken the connection past its
+    /// share of the receive budget (reliable ones are resent by the remote system).
+    pub frames_over_receive_budget: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -157,6 +163,8 @@ impl From<&ConnStats> for rak_conn_stats {
             secure: s.secure,
             datagrams_forged: s.datagrams_forged,
             datagrams_replayed: s.datagrams_replayed,
+            receive_held_bytes: n(s.receive_held_bytes),
+            frames_over_receive_budget: s.frames_over_receive_budget,
         }
     }
 }
@@ -274,6 +282,13 @@ pub struct rak_peer_stats {
     /// (`rak_config_set_cookies()`), most likely from a client that ignores the
     /// server's cookie; such a client only times out. Also in `dropped_bad_cookie`.
     pub refused_missing_cookie: u64,
+    /// Data datagrams with frames refused because their connection was over its share
+    /// of the receive budget (`rak_config_set_receive_budget()`); left unacknowledged
+    /// when a refused frame was reliable, so the remote system resends it.
+    pub dropped_over_receive_budget: u64,
+    /// Not a counter: bytes all connections hold now for messages still arriving in
+    /// fragments and messages waiting for an earlier one (at most the receive budget).
+    pub receive_held_bytes: u64,
 }
 
 impl rak_peer_stats {
@@ -312,6 +327,8 @@ impl rak_peer_stats {
             refused_security_required: r.security_required,
             refused_client_key_required: r.client_key_required,
             refused_missing_cookie: r.missing_cookie,
+            dropped_over_receive_budget: d.over_receive_budget,
+            receive_held_bytes: s.receive_held_bytes,
         }
     }
 }

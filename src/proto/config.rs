@@ -159,6 +159,20 @@ pub struct Config {
     pub abuse_widen: u32,
     /// Secure mode (encrypted, authenticated connections between libraknet peers).
     pub secure: SecureConfig,
+    /// Bytes the whole endpoint may hold for incoming messages not yet deliverable:
+    /// incomplete split messages and out-of-order messages, over all connections,
+    /// counted as buffer capacity. Each connection is guaranteed
+    /// `receive_budget / (2 × slots)` (slots: the larger of `max_incoming` and the
+    /// connections open) and may use the rest of the budget while others leave it
+    /// free. A split message is charged its whole size from its first fragment until
+    /// it completes, so one that started always finishes. A frame that would take a
+    /// connection past what it may hold is refused for now (a reliable one's datagram
+    /// goes unacknowledged, so it is resent; an unreliable one is dropped) and counted
+    /// in `DropCounters::over_receive_budget`; a message larger than the budget never
+    /// arrives.
+    /// Default [`DEFAULT_RECEIVE_BUDGET`] (128 MiB); the per-connection limits in
+    /// `reliability` still apply within it.
+    pub receive_budget: usize,
 }
 
 /// The secret key of an endpoint's anti-spoofing cookies (SipHash-2-4, 128 bits). Its
@@ -191,6 +205,13 @@ impl std::fmt::Debug for CookieSecret {
         f.write_str("CookieSecret(..)")
     }
 }
+
+/// Default `Config::receive_budget`. A connection may always hold more than half of it
+/// while the other connections stay within their guaranteed shares, so one
+/// default-size split message (`max_split_message_bytes`, 32 MiB) always fits then,
+/// whatever `max_incoming` is; under a flood that takes the whole pool, a connection
+/// gets its guaranteed share (1 MiB with 64 slots).
+pub const DEFAULT_RECEIVE_BUDGET: usize = 128 << 20;
 
 /// Secure mode of an endpoint (see `proto::secure`). Plain RakNet peers are unaffected
 /// unless `require_secure` is set.
@@ -262,6 +283,7 @@ impl Default for Config {
             abuse_ignore: Duration::from_secs(30),
             abuse_widen: 4,
             secure: SecureConfig::default(),
+            receive_budget: DEFAULT_RECEIVE_BUDGET,
         }
     }
 }

@@ -105,6 +105,8 @@ pub(crate) struct Connection {
     early: Vec<Delivery>,
     /// Cached deadline the endpoint keys its timer set with.
     pub(crate) timer_key: Option<Time>,
+    /// Receive bytes held (`held_receive_bytes`) as the endpoint's budget last counted.
+    pub(crate) held: usize,
     /// In the endpoint's to-transmit list.
     pub(crate) dirty: bool,
     /// Overrides `Config::timeout` for this connection.
@@ -214,6 +216,7 @@ impl Connection {
             pings: VecDeque::new(),
             early: Vec::new(),
             timer_key: None,
+            held: 0,
             dirty: false,
             timeout: None,
             violated_handshake: false,
@@ -817,6 +820,22 @@ impl Connection {
         self.send.srtt()
     }
 
+    /// Bytes held for incomplete split messages and out-of-order messages (what the
+    /// endpoint's receive budget counts).
+    pub(crate) fn held_receive_bytes(&self) -> usize {
+        self.recv.held_bytes()
+    }
+
+    /// The most `held_receive_bytes` may grow to while the next input is handled.
+    pub(crate) fn set_hold_cap(&mut self, cap: usize) {
+        self.recv.set_hold_cap(cap);
+    }
+
+    /// Frames refused so far for the receive budget.
+    pub(crate) fn frames_over_budget(&self) -> u64 {
+        self.recv.stats().over_budget
+    }
+
     /// A snapshot of this connection's statistics.
     pub(crate) fn stats(&self, now: Time) -> ConnStats {
         let (s, r) = (self.send.stats(), self.recv.stats());
@@ -865,6 +884,8 @@ impl Connection {
                 .and_then(|l| l.session.remote_key().copied()),
             datagrams_forged: self.secure.as_ref().map_or(0, |l| l.forged),
             datagrams_replayed: self.secure.as_ref().map_or(0, |l| l.replayed),
+            receive_held_bytes: self.recv.held_bytes(),
+            frames_over_receive_budget: r.over_budget,
         }
     }
 }

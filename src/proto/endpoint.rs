@@ -24,6 +24,7 @@ use super::time::Time;
 use super::wire::id;
 use super::wire::offline::{self, Offline};
 
+mod budget;
 mod gate;
 mod manage;
 mod secure;
@@ -114,6 +115,11 @@ pub struct Endpoint {
     /// Secure mode: the opened datagram being handled, and the sealed one being sent.
     opened: Vec<u8>,
     sealed: Vec<u8>,
+    /// Receive budget (`budget.rs`): bytes all connections hold, the part of it beyond
+    /// each one's share, and the share that part was counted with.
+    held_total: usize,
+    held_over_share: usize,
+    share_counted: usize,
 }
 
 /// What `claim_slot` found.
@@ -163,6 +169,9 @@ impl Endpoint {
             abuse: AbuseTable::default(),
             opened: Vec::new(),
             sealed: Vec::new(),
+            held_total: 0,
+            held_over_share: 0,
+            share_counted: 0,
         }
     }
 
@@ -469,6 +478,7 @@ impl Endpoint {
             self.note_malformed(now, from);
             return;
         }
+        self.cap_hold(id);
         let Some(c) = self.conns.get_mut(&id) else {
             // An attempt still probing: connected-mode data cannot be for it.
             self.stats.unknown_source_datagrams += 1;
@@ -496,9 +506,11 @@ impl Endpoint {
             local_addr: self.local_addr,
             events: &mut self.events,
         };
+        let refused_before = c.frames_over_budget();
         let outcome = c.handle_datagram(now, bytes, &mut ctx, &mut self.ranges);
         let violated = c.violated_handshake;
         let refused_password = std::mem::take(&mut c.refused_password);
+        self.settle_hold(id, refused_before);
         let counter = match outcome {
             DatagramOutcome::Accepted => None,
             DatagramOutcome::BadHeader => Some(&mut self.stats.dropped.bad_datagram_header),
@@ -543,6 +555,7 @@ impl Endpoint {
 
     fn remove_conn(&mut self, id: ConnId) {
         if let Some(c) = self.conns.remove(&id) {
+            self.release_hold(c.held);
             if let Some(k) = c.timer_key {
                 self.timers.remove(&(k, id));
             }
@@ -1047,7 +1060,10 @@ impl Endpoint {
                     events: &mut self.events,
                 };
                 c.handle_timeout(now, &mut ctx);
-                if c.phase == Phase::Closed {
+                let closed = c.phase == Phase::Closed;
+                let refused = c.frames_over_budget();
+                self.settle_hold(id, refused);
+                if closed {
                     self.remove_conn(id);
                 } else {
                     self.touch(id);

@@ -33,6 +33,10 @@ pub struct EndpointStats {
     pub dropped: DropCounters,
     /// Connection attempts this endpoint refused, by the answer it sent.
     pub refused: RefusalCounters,
+    /// Not a counter: bytes all connections hold now for incomplete split messages
+    /// and out-of-order messages (`Endpoint::receive_held_bytes`, at most
+    /// `Config::receive_budget`).
+    pub receive_held_bytes: u64,
 }
 
 /// Remote systems' connection attempts refused, by the answer sent (docs/protocol.md §4.4,
@@ -133,6 +137,11 @@ pub struct DropCounters {
     /// Secure handshake messages that were malformed, did not authenticate, or arrived
     /// where secure mode is off.
     pub bad_secure_handshake: u64,
+    /// Data datagrams with at least one frame refused because holding it would have taken
+    /// its connection past its share of `Config::receive_budget`. The datagram was left
+    /// unacknowledged if any such frame was reliable (the sender resends it); its other
+    /// frames were taken as usual.
+    pub over_receive_budget: u64,
 }
 
 /// A snapshot of one connection's statistics (RakNet's `RakNetStatistics`, growing).
@@ -219,6 +228,13 @@ pub struct ConnStats {
     pub datagrams_forged: u64,
     /// Secure mode: replayed datagrams dropped.
     pub datagrams_replayed: u64,
+    /// Bytes this connection holds for incomplete split messages and out-of-order
+    /// messages (buffer capacity; what `Config::receive_budget` counts).
+    pub receive_held_bytes: usize,
+    /// Frames refused because holding them would have taken this connection past its
+    /// share of `Config::receive_budget` (reliable ones come again: their datagram was
+    /// left unacknowledged).
+    pub frames_over_receive_budget: u64,
 }
 
 /// Running totals a [`Meter`] tracks: data bytes sent, received, resent.

@@ -325,6 +325,10 @@ fn log_dropped(log: &Logger, n: &DropCounters, o: &DropCounters) {
             "from an ignored abusive source",
             n.ignored_abusive - o.ignored_abusive,
         ),
+        (
+            "over the receive budget (left unacknowledged)",
+            n.over_receive_budget - o.over_receive_budget,
+        ),
     ];
     let total: u64 = parts.iter().map(|(_, v)| v).sum();
     log!(

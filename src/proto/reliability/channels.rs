@@ -76,6 +76,11 @@ impl<T: Default> ChannelMap<T> {
     }
 
     /// The states of the channels in use.
+    pub(super) fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.list.iter()
+    }
+
+    /// The same, to change.
     pub(super) fn iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
         self.list.iter_mut()
     }

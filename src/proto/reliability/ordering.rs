@@ -6,7 +6,9 @@
 //! ordering-index order; sequenced kinds never older than one already delivered, and
 //! only once the ordered message they were sent after has been delivered (pitfall 18).
 //! Out-of-order messages wait in a min-heap per channel, bounded by `max_ordering_queue`
-//! entries per channel and by a byte budget for the whole connection. A channel's state
+//! entries per channel, by a byte budget for the whole connection and by the
+//! connection's share of the endpoint's receive budget (the hold cap of `recv.rs`;
+//! messages and heap storage are charged by capacity). A channel's state
 //! exists only once a message arrives on it (most connections use one or two of the 32).
 //! Duplicate filtering happens before this (`recv.rs`).
 //!
@@ -62,9 +64,9 @@ impl Held {
     fn key(&self) -> (u64, u8, u32) {
         (self.pos, self.class, self.si)
     }
-    /// Bytes charged against the budget: payload plus bookkeeping.
+    /// Bytes charged for its payload (the heap entry is charged with the heap).
     fn cost(&self) -> usize {
-        self.msg.data.len() + size_of::<Held>()
+        self.msg.data.capacity()
     }
 }
 
@@ -103,7 +105,21 @@ pub(crate) struct Ordering {
     channels: ChannelMap<Channel>,
     max_queue: usize,
     max_held_bytes: usize,
+    /// Payload bytes (buffer capacity) of the messages waiting.
     held_bytes: usize,
+}
+
+/// Bytes of one heap slot.
+const ENTRY: usize = size_of::<Reverse<Held>>();
+
+/// Makes room for one more entry in a full heap: doubles it, but by no more than
+/// `room` bytes (at least by one entry).
+fn reserve_entry(heap: &mut BinaryHeap<Reverse<Held>>, room: usize) {
+    if heap.len() < heap.capacity() {
+        return;
+    }
+    let add = heap.capacity().max(4).min(room / ENTRY).max(1);
+    heap.reserve_exact(add);
 }
 
 /// Appends a delivery and counts it.
@@ -215,16 +231,37 @@ impl Ordering {
         if !seq::older(read, oi & seq::MASK) {
             return true;
         }
-        queued < self.max_queue && self.held_bytes + len + size_of::<Held>() <= self.max_held_bytes
+        queued < self.max_queue && self.held_bytes() + len + ENTRY <= self.max_held_bytes
+    }
+
+    /// Whether a message of `len` bytes on `channel` would be held (out of order)
+    /// rather than delivered or dropped at once; like `has_room`, changes nothing.
+    pub(crate) fn would_hold(&self, reliability: Reliability, channel: u8, oi: u32) -> bool {
+        if !reliability.wire().is_ordered_or_sequenced() || channel >= ORDERING_CHANNELS {
+            return false;
+        }
+        let read = self.channels.get(channel).map_or(0, |ch| ch.ordered_read);
+        seq::older(read, oi & seq::MASK)
+    }
+
+    /// The least `held_bytes` grows by if a message of `len` bytes is held on `channel`.
+    pub(crate) fn min_growth(&self, channel: u8, len: usize) -> usize {
+        let full = self
+            .channels
+            .get(channel)
+            .map_or(true, |ch| ch.heap.len() == ch.heap.capacity());
+        len + if full { ENTRY } else { 0 }
     }
 
     /// Delivers `msg` into `out` now, holds it until its turn, or drops it (stale, or no
-    /// room: see `has_room`).
+    /// room: see `has_room`). Holding it grows `held_bytes` by at most `room` once
+    /// `min_growth` fits in it (a heap that must grow doubles only as far as that).
     pub(crate) fn push(
         &mut self,
-        msg: Incoming,
+        mut msg: Incoming,
         out: &mut VecDeque<Delivery>,
         stats: &mut RecvStats,
+        room: usize,
     ) {
         let kind = msg.reliability.wire();
         if !kind.is_ordered_or_sequenced() {
@@ -264,6 +301,11 @@ impl Ordering {
             } else {
                 0
             };
+            // A recycled buffer may be far larger than the message; a held message is
+            // charged (and holds memory) for its capacity.
+            msg.data.shrink_to_fit();
+            let payload = msg.data.capacity();
+            reserve_entry(&mut ch.heap, room.saturating_sub(payload));
             let held = Held {
                 pos: ch.read_pos + u64::from(seq::distance(ch.ordered_read, oi)),
                 class: u8::from(!sequenced),
@@ -304,9 +346,14 @@ impl Ordering {
         }
     }
 
-    /// Bytes charged for all waiting messages.
+    /// Bytes charged for all waiting messages: their buffers and the heaps' storage.
     pub(crate) fn held_bytes(&self) -> usize {
         self.held_bytes
+            + self
+                .channels
+                .iter()
+                .map(|ch| ch.heap.capacity() * ENTRY)
+                .sum::<usize>()
     }
 }
 
@@ -339,7 +386,7 @@ mod tests {
                 sequencing_index: si,
                 data: vec![tag],
             };
-            self.o.push(msg, &mut self.out, &mut self.stats);
+            self.o.push(msg, &mut self.out, &mut self.stats, usize::MAX);
         }
         fn ordered(&mut self, ch: u8, oi: u32, tag: u8) {
             self.push(Reliability::ReliableOrdered, ch, oi, 0, tag);
@@ -392,6 +439,9 @@ mod tests {
         assert_eq!(t.take(), [20, 21]);
         t.ordered(0, 0, 10);
         assert_eq!(t.take(), [10, 11, 12]);
+        // Only the emptied heaps' storage is left, until `trim`.
+        assert_eq!(t.o.held_bytes(), 2 * 4 * ENTRY);
+        t.o.trim();
         assert_eq!(t.o.held_bytes(), 0);
         // Old and repeated indexes are dropped.
         t.ordered(0, 1, 99);
@@ -488,7 +538,7 @@ mod tests {
                 sequencing_index: 0,
                 data: vec![0; big],
             };
-            t.o.push(msg, &mut t.out, &mut t.stats);
+            t.o.push(msg, &mut t.out, &mut t.stats, usize::MAX);
         }
         assert!(t.o.held_bytes() <= HELD_BYTES);
         assert_eq!(t.stats.ordering_overflow, 2);

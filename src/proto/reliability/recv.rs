@@ -12,9 +12,11 @@
 //!
 //! One deliberate departure from "ACK every datagram" (§14 pitfall 16): when a reliable
 //! frame cannot be taken *for now* (message number beyond the window, too many split
-//! messages in progress, ordering queue full), its datagram is left unACKed so the
-//! sender resends it later; 4.081 would ACK it and lose the frame. Frames that can never
-//! be taken (malformed, over a hard cap) are consumed and the datagram is ACKed.
+//! messages in progress, ordering queue full, or more than the connection may hold
+//! under the endpoint's receive budget: `set_hold_cap`), its datagram is left unACKed
+//! so the sender resends it later; 4.081 would ACK it and lose the frame. Frames that
+//! can never be taken (malformed, over a hard cap) are consumed and the datagram is
+//! ACKed.
 //! This file does not parse bytes itself (`wire/`) or decide when to send (`connection.rs`).
 
 use std::collections::VecDeque;
@@ -89,6 +91,9 @@ pub(crate) struct RecvStats {
     pub(crate) split_rejected: u64,
     /// Incomplete split messages dropped by the timeout.
     pub(crate) splits_expired: u64,
+    /// Frames refused because holding them would take the connection past its share of
+    /// the endpoint's receive budget (reliable ones also count in `deferred`).
+    pub(crate) over_budget: u64,
 }
 
 /// What the message-number window says about a reliable frame.
@@ -216,6 +221,9 @@ pub(crate) struct Receiver {
     stats: RecvStats,
     /// Where delivered messages' buffers come from (recycled by the driver, if it can).
     buffers: BufferSource,
+    /// Most bytes this connection may hold (`held_bytes`) after the frames being
+    /// handled; set by the endpoint from its receive budget before each datagram.
+    hold_cap: usize,
 }
 
 impl Receiver {
@@ -235,7 +243,23 @@ impl Receiver {
             deliveries: VecDeque::new(),
             stats: RecvStats::default(),
             buffers: cfg.buffers.clone(),
+            hold_cap: usize::MAX,
         }
+    }
+
+    /// Sets the most bytes this connection may hold for incomplete and out-of-order
+    /// messages from now on (its share of the endpoint's receive budget). Frames that
+    /// would take it past this are refused for now; what it already holds stays.
+    pub(crate) fn set_hold_cap(&mut self, cap: usize) {
+        self.hold_cap = cap;
+    }
+
+    /// Room left under `hold_cap`.
+    fn room(&self) -> usize {
+        if self.hold_cap == usize::MAX {
+            return usize::MAX;
+        }
+        self.hold_cap.saturating_sub(self.held_bytes())
     }
 
     /// A whole data datagram (header included). Queues its ACK (and NAKs for a gap),
@@ -395,6 +419,33 @@ impl Receiver {
                 return later(&mut st.ordering_overflow, &mut st.deferred);
             }
         }
+        // The endpoint's receive budget (docs/protocol.md §8.3, §7.4 say what may be
+        // held; the budget is ours): a frame that would be stored must fit in the
+        // connection's room, else it is refused like any frame that cannot be taken now.
+        let growth = match (&h.split, total) {
+            (Some(sh), None) => Some(self.splits.growth(sh, frame.payload.len())),
+            (split, Some(len))
+                if self.ordering.would_hold(
+                    info.reliability,
+                    info.channel,
+                    info.ordering_index,
+                ) =>
+            {
+                // Completing a split message frees its fragments first.
+                let freed = split.map_or(0, |sh| self.splits.charge_of(sh.id));
+                Some(
+                    self.ordering
+                        .min_growth(info.channel, len)
+                        .saturating_sub(freed),
+                )
+            }
+            _ => None,
+        };
+        // Only what grows pays for counting the room (most frames grow nothing).
+        if growth.is_some_and(|g| g > 0 && g > self.room()) {
+            self.stats.over_budget += 1;
+            return later(&mut 0, &mut self.stats.deferred);
+        }
         if reliable {
             // `check_message` found it new above, and nothing since touched `messages`.
             self.messages.insert(number);
@@ -430,8 +481,13 @@ impl Receiver {
             sequencing_index: info.sequencing_index,
             data,
         };
+        let room = if growth.is_some() {
+            self.room()
+        } else {
+            usize::MAX
+        };
         self.ordering
-            .push(msg, &mut self.deliveries, &mut self.stats);
+            .push(msg, &mut self.deliveries, &mut self.stats, room);
         FrameOutcome::Done
     }
 
@@ -516,6 +572,13 @@ impl Receiver {
     #[allow(dead_code)] // not every driver needs it
     pub(crate) fn held_bytes(&self) -> usize {
         self.splits.held_bytes() + self.ordering.held_bytes()
+    }
+
+    /// Bytes actually allocated for what `held_bytes` charges (split messages are
+    /// charged their whole size from the start).
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.splits.allocated_bytes() + self.ordering.held_bytes()
     }
 
     /// Counters.
@@ -710,6 +773,80 @@ mod tests {
         assert_eq!(all_acks(&mut r), [(0, 2)]);
         assert_eq!(all_naks(&mut r), [(1, 1)]);
         assert_eq!(r.stats().messages_delivered, 5);
+        r.trim();
+        assert_eq!(r.held_bytes(), 0);
+    }
+
+    /// The hold cap (the endpoint's receive budget): a split message reserves all it can
+    /// allocate with its first fragment, so a second one that does not fit is refused
+    /// whole while the first completes; a refused reliable frame's datagram is not
+    /// acknowledged (the sender resends it) and is taken once there is room; refused
+    /// unreliable frames are dropped. What is deliverable at once is never refused.
+    #[test]
+    fn hold_cap_refuses_without_acknowledging() {
+        let mut r = rx();
+        // Ten 1000-byte fragments: 10,000 bytes, 120 of fragment table, 8 of bitmap.
+        let one = 10_128;
+        let cap = one + 4000;
+        r.set_hold_cap(cap);
+        let frag = [7u8; 1000];
+        let (mut dg, mut num) = (0, 0);
+        let mut send = |r: &mut Receiver, fr: F<'_>| {
+            let before = r.stats().over_budget;
+            let fr = if fr.rel.is_reliable() {
+                num += 1;
+                fr.num(num - 1)
+            } else {
+                fr
+            };
+            feed(r, dg, &[fr]);
+            dg += 1;
+            assert!(r.held_bytes() <= cap, "{} held", r.held_bytes());
+            r.stats().over_budget != before
+        };
+        // Message A starts (reserving all of it), message B cannot, in turns.
+        let mut refused = Vec::new();
+        for i in 0..9u32 {
+            assert!(!send(&mut r, f(RO, &frag).split(10, 1, i)), "A {i}");
+            if send(&mut r, f(R, &frag).split(10, 2, i)) {
+                refused.push(2 * i + 1);
+            }
+        }
+        assert_eq!(refused.len(), 9);
+        assert_eq!(r.held_bytes(), one);
+        // Past a hole, an ordered message is refused too (deferred); so is an
+        // unreliable fragment (dropped).
+        assert!(send(&mut r, f(RO, &[5u8; 4000]).ord(3, 5)));
+        assert!(send(&mut r, f(U, &frag).split(8, 9, 0)));
+        assert_eq!(r.stats().over_budget, 11);
+        assert_eq!(r.stats().deferred, 10);
+        let acks = all_acks(&mut r);
+        for n in refused.iter().chain([18].iter()) {
+            assert!(
+                !acks.iter().any(|&(a, b)| (a..=b).contains(n)),
+                "refused datagram {n} was acknowledged: {acks:?}"
+            );
+        }
+        assert!(acks.iter().any(|&(a, b)| (a..=b).contains(&19)));
+        // Deliverable at once: never refused. A completes and gives its room back.
+        assert!(!send(&mut r, f(RO, b"now").ord(4, 0)));
+        assert!(!send(&mut r, f(RO, &frag).split(10, 1, 9)));
+        assert_eq!(drain(&mut r), [b"now".to_vec(), vec![7u8; 10_000]]);
+        assert_eq!(r.held_bytes(), 0);
+        // B's resends (new datagram numbers, same message numbers) now fit.
+        let mut before = r.stats().over_budget;
+        for (k, &d) in refused.iter().enumerate() {
+            // Datagram 2i+1 carried message number 2i+1 (A and B alternated).
+            feed(
+                &mut r,
+                100 + k as u32,
+                &[f(R, &frag).num(d).split(10, 2, k as u32)],
+            );
+            assert_eq!(r.stats().over_budget, before);
+            before = r.stats().over_budget;
+        }
+        feed(&mut r, 200, &[f(R, &frag).num(500).split(10, 2, 9)]);
+        assert_eq!(drain(&mut r), [vec![7u8; 10_000]]);
         assert_eq!(r.held_bytes(), 0);
     }
 

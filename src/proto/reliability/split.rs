@@ -4,12 +4,15 @@
 //! never by arrival order (4.081 HEAD corrupts out-of-order fragments, §8.3). Memory grows
 //! with the bytes actually received, never with the fragment count a peer announces: a
 //! partial message costs its received bytes, 12 bytes per fragment held and one bit per
-//! index up to the highest index seen. Limits: `max_split_count` fragments,
-//! `max_split_message_bytes` bytes, `max_concurrent_splits` messages at once, and
-//! [`SPLIT_TIMEOUT`] without a new fragment. Duplicate detection by message number and
+//! index up to the highest index seen. For the endpoint's receive budget, though, a
+//! partial message is charged from its first fragment for all it can allocate before it
+//! completes (`reservation`), so one that has started never waits for room. Limits:
+//! `max_split_count` fragments, `max_split_message_bytes` bytes, `max_concurrent_splits`
+//! messages at once, and [`SPLIT_TIMEOUT`] without a new fragment. Duplicate detection by message number and
 //! ordering of the completed message are not done here (`recv.rs`, `ordering.rs`).
 
 use std::collections::HashMap;
+use std::mem::size_of;
 use std::time::Duration;
 
 use crate::proto::config::ReliabilityConfig;
@@ -96,6 +99,21 @@ struct Partial {
     largest: usize,
     /// Every fragment so far arrived as 0, 1, 2, …: `data` is already the message.
     in_order: bool,
+    /// The assembler's `max_bytes` (bounds the reservation).
+    max_bytes: usize,
+}
+
+/// What a message of `count` fragments of at most `largest` bytes can allocate before it
+/// completes: its bytes (capped by `max_bytes`, past which it is refused), its fragment
+/// table and its index bitmap. Charged in full from the first fragment on, so a message
+/// that has started can always finish within the receive budget: partial messages
+/// that each wait for room held by the others would wait forever (and then expire,
+/// losing fragments already acknowledged).
+fn reservation(count: u32, largest: usize, max_bytes: usize) -> usize {
+    let count = count as usize;
+    count.saturating_mul(largest).min(max_bytes)
+        + count * size_of::<Piece>()
+        + count.div_ceil(64) * size_of::<u64>()
 }
 
 impl Partial {
@@ -106,9 +124,26 @@ impl Partial {
             .is_some_and(|w| w >> (index % 64) & 1 == 1)
     }
 
-    fn add(&mut self, index: u32, payload: &[u8], max_bytes: usize) {
+    /// Bytes of its three buffers (what it has allocated).
+    fn allocated(&self) -> usize {
+        self.data.capacity()
+            + self.pieces.capacity() * size_of::<Piece>()
+            + self.held.capacity() * size_of::<u64>()
+    }
+
+    /// Bytes this partial is charged for: all it can allocate before it completes,
+    /// reserved when it starts (see `reservation`), or what it has allocated if more.
+    fn charge(&self) -> usize {
+        reservation(self.count, self.largest, self.max_bytes).max(self.allocated())
+    }
+
+    /// Stores fragment `index`. Buffers grow by doubling, never past what the complete
+    /// message needs (so they stay within the reservation).
+    fn add(&mut self, index: u32, payload: &[u8]) {
         let word = (index / 64) as usize;
         if self.held.len() <= word {
+            // Exact: the bitmap grows to the highest index seen, never beyond.
+            self.held.reserve_exact(word + 1 - self.held.len());
             self.held.resize(word + 1, 0);
         }
         if let Some(w) = self.held.get_mut(word) {
@@ -118,13 +153,19 @@ impl Partial {
             self.in_order = false;
         }
         self.largest = self.largest.max(payload.len());
+        if self.pieces.len() == self.pieces.capacity() {
+            // Index checks keep the pieces below `count`.
+            let have = self.pieces.capacity();
+            let target = (have * 2).max(4).min(self.count as usize).max(have + 1);
+            self.pieces.reserve_exact(target - self.pieces.len());
+        }
         let need = self.data.len() + payload.len();
         if need > self.data.capacity() {
             // Double as usual, but never past what the message can still become, so an
             // in-order message ends with at most one fragment of slack.
             let ceiling = (self.count as usize)
                 .saturating_mul(self.largest)
-                .min(max_bytes)
+                .min(self.max_bytes)
                 .max(need);
             let target = self.data.capacity().saturating_mul(2).clamp(need, ceiling);
             self.data.reserve_exact(target - self.data.len());
@@ -204,9 +245,33 @@ impl SplitAssembler {
         self.partials.len()
     }
 
-    /// Bytes held by incomplete messages (payload only).
+    /// Bytes charged for incomplete messages: what each can allocate before it
+    /// completes (`reservation`), reserved from its first fragment on.
     pub(crate) fn held_bytes(&self) -> usize {
-        self.partials.values().map(|p| p.data.len()).sum()
+        self.partials.values().map(Partial::charge).sum()
+    }
+
+    /// Bytes incomplete messages have actually allocated (at most `held_bytes`).
+    #[cfg(test)]
+    pub(crate) fn allocated_bytes(&self) -> usize {
+        self.partials.values().map(Partial::allocated).sum()
+    }
+
+    /// Bytes of charge the partial message `id` would give back if it ended now.
+    pub(crate) fn charge_of(&self, id: u16) -> usize {
+        self.partials.get(&id).map_or(0, Partial::charge)
+    }
+
+    /// How much `held_bytes` grows if a fragment that `classify` accepts (and that does
+    /// not complete its message) is stored: a new message's whole reservation; for one
+    /// in progress, nothing unless the fragment is larger than any before.
+    pub(crate) fn growth(&self, sh: &SplitHeader, len: usize) -> usize {
+        match self.partials.get(&sh.id) {
+            Some(p) => {
+                reservation(p.count, p.largest.max(len), self.max_bytes).saturating_sub(p.charge())
+            }
+            None => reservation(sh.count, len, self.max_bytes),
+        }
     }
 
     /// What `insert` would do with a fragment of `len` bytes; changes nothing.
@@ -284,8 +349,9 @@ impl SplitAssembler {
             held: Vec::new(),
             largest: 0,
             in_order: true,
+            max_bytes,
         });
-        p.add(sh.index, payload, max_bytes);
+        p.add(sh.index, payload);
         p.last = now;
         if completes {
             return match self.partials.remove(&sh.id) {

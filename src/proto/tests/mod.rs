@@ -4,6 +4,7 @@ mod abuse;
 mod access;
 mod attacks;
 mod bandwidth;
+mod budget;
 mod close;
 mod cookies;
 mod handshake;
