@@ -114,9 +114,11 @@ pub(crate) struct Sender {
     due: VecDeque<u32>,
     /// Frames in flight marked due.
     due_count: usize,
-    /// Deadlines of first transmissions, in send order (kept non-decreasing).
+    /// Deadlines of first transmissions, in send order (non-decreasing: a frame whose
+    /// deadline would come before the last one's is timed in `resend_timers`).
     fresh_timers: VecDeque<FreshTimer>,
-    /// Deadlines of resent frames.
+    /// Deadlines of resent frames (and of first transmissions that would have broken the
+    /// order of `fresh_timers`).
     resend_timers: BinaryHeap<Reverse<ResendTimer>>,
     /// Receipt outcomes for the connection: (serial, acked).
     receipts: VecDeque<(u32, bool)>,
@@ -659,16 +661,27 @@ impl Sender {
         self.history
             .finish(number, now, msg_start, (rcpt_start, rcpt_count));
         if let Some((first, count)) = fresh {
-            let deadline = self
-                .fresh_timers
-                .back()
-                .map_or(now + rto, |b| b.deadline.max(now + rto));
-            self.fresh_timers.push_back(FreshTimer {
-                deadline,
-                datagram: number,
-                first,
-                count,
-            });
+            let deadline = now + rto;
+            if self.fresh_timers.back().is_some_and(|b| b.deadline > deadline) {
+                // The timeout shrank below one set earlier (typically the 1 s timeout of
+                // the first frames, before any sample). The queue must stay sorted, and
+                // queueing behind that deadline would leave a loss unrepaired until it
+                // fires; these frames take per-frame timers instead.
+                for k in 0..count {
+                    self.resend_timers.push(Reverse(ResendTimer {
+                        deadline,
+                        number: seq::add(first, k),
+                        datagram: number,
+                    }));
+                }
+            } else {
+                self.fresh_timers.push_back(FreshTimer {
+                    deadline,
+                    datagram: number,
+                    first,
+                    count,
+                });
+            }
         }
         self.cc.on_sent(now, number, buf.len());
         if may_start_new {
@@ -1116,6 +1129,35 @@ mod tests {
             write(&mut s, t).unwrap();
         }
         assert_eq!(gaps, [10, 20, 40, 80, 160]);
+    }
+
+    #[test]
+    fn a_shorter_timeout_is_not_held_back_by_an_earlier_long_one() {
+        // The first frame goes out before any sample (1 s timeout) and stays unacknowledged;
+        // samples then bring the timeout down to ~10 ms. A frame sent now and lost must be
+        // resent after that short timeout, not when the first frame's timer fires.
+        let mut s = sender();
+        s.queue(Time::ZERO, b"a", opts(Reliability::Reliable), 0)
+            .unwrap();
+        write(&mut s, Time::ZERO).unwrap();
+        for i in 1..=20u64 {
+            s.queue(ms(i), b"u", opts(Reliability::Unreliable), 0)
+                .unwrap();
+            s.queue(ms(i), b"x", opts(Reliability::Reliable), 0)
+                .unwrap();
+            let d = write(&mut s, ms(i)).unwrap();
+            s.on_ack(ms(i) + Duration::from_micros(500), &[(d.number, d.number)]);
+        }
+        assert!(s.rto() <= Duration::from_millis(10), "{:?}", s.rto());
+        s.queue(ms(100), b"y", opts(Reliability::Reliable), 0)
+            .unwrap();
+        let lost = write(&mut s, ms(100)).unwrap();
+        let y = *lost.message_numbers().last().unwrap();
+        let deadline = s.poll_timeout().unwrap();
+        assert!(deadline <= ms(110), "next timeout at {deadline:?}");
+        s.handle_timeout(deadline);
+        let again = write(&mut s, deadline).unwrap();
+        assert!(again.message_numbers().contains(&y), "{again:?}");
     }
 
     #[test]
