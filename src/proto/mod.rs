@@ -27,7 +27,9 @@ mod tests;
 
 pub use access::BanError;
 pub use buffers::{BufferSource, MessageBuffers};
-pub use config::{Config, ConnectOptions, ReliabilityConfig, SecureConfig, SecureConnect};
+pub use config::{
+    Config, CongestionControl, ConnectOptions, ReliabilityConfig, SecureConfig, SecureConnect,
+};
 pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};
 pub use event::{ConnId, ConnectFailure, DisconnectReason, Event};

@@ -27,8 +27,8 @@ use self::flight::{Flight, InFlight};
 use self::history::{History, ReceiptWaits};
 use self::queue::{BufPool, OutFrame, Payload, SendQueue};
 use super::channels::ChannelMap;
-use crate::proto::config::{ReliabilityConfig, UDP_HEADER_SIZE};
-use crate::proto::congestion::{Controller, RttEstimator, SlidingWindow};
+use crate::proto::config::{CongestionControl, ReliabilityConfig, UDP_HEADER_SIZE};
+use crate::proto::congestion::{Controller, LossAware, RttEstimator, SlidingWindow};
 use crate::proto::error::SendError;
 use crate::proto::options::{Priority, Reliability, SendOptions, ORDERING_CHANNELS};
 use crate::proto::time::Time;
@@ -242,7 +242,10 @@ impl Sender {
             next_split_id: 0,
             next_datagram: 0,
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
-            cc: Box::new(SlidingWindow::new(mtu)),
+            cc: match cfg.congestion {
+                CongestionControl::LossAware => Box::new(LossAware::new(mtu)),
+                CongestionControl::SlidingWindow => Box::new(SlidingWindow::new(mtu)),
+            },
             pool: BufPool::default(),
             scratch: Vec::new(),
             backlog: false,
@@ -417,6 +420,7 @@ impl Sender {
                 let rec = *rec;
                 if rec.timed {
                     self.rtt.on_sample(now - rec.sent);
+                    self.cc.on_rtt_sample(now, now - rec.sent);
                 }
                 self.cc.on_ack(now, number, continuous);
                 for i in History::msg_range(&rec) {
@@ -662,7 +666,11 @@ impl Sender {
             .finish(number, now, msg_start, (rcpt_start, rcpt_count));
         if let Some((first, count)) = fresh {
             let deadline = now + rto;
-            if self.fresh_timers.back().is_some_and(|b| b.deadline > deadline) {
+            if self
+                .fresh_timers
+                .back()
+                .is_some_and(|b| b.deadline > deadline)
+            {
                 // The timeout shrank below one set earlier (typically the 1 s timeout of
                 // the first frames, before any sample). The queue must stay sorted, and
                 // queueing behind that deadline would leave a loss unrepaired until it

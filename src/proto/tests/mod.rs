@@ -4,6 +4,7 @@ mod abuse;
 mod access;
 mod attacks;
 mod bandwidth;
+mod goodput;
 mod manage;
 mod replay;
 mod scale;
