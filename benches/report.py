@@ -180,10 +180,10 @@ def goals(meds):
             return None
         return a / b
 
-    def row(goal, a, b, target, ok, unit=""):
+    def row(goal, a, b, target, ok, unit="", digits=1):
         r = ratio(a, b)
         met = None if r is None else ok(r)
-        out.append((goal, fmt(a) + unit, fmt(b) + unit, "–" if r is None else f"{r:.2f}×",
+        out.append((goal, fmt(a, digits) + unit, fmt(b, digits) + unit, "–" if r is None else f"{r:.2f}×",
                     target, met))
 
     rak64 = find(meds, "libraknet", "T1", 64)
@@ -229,7 +229,8 @@ def goals(meds):
     for loss in (5.0, 20.0):
         row(f"T6 1 MiB goodput at {loss:.0f} % loss vs RakNet 4 C++ (MB/s)",
             get(find(meds, "libraknet", "T6", loss=loss), "mb_per_s"),
-            get(find(meds, "raknet4", "T6", loss=loss), "mb_per_s"), "≥ 5×", lambda r: r >= 5)
+            get(find(meds, "raknet4", "T6", loss=loss), "mb_per_s"), "≥ 5×", lambda r: r >= 5,
+            digits=2)
     t5 = find(meds, "libraknet", "T5", loss=5.0)
     mean = None if t5 is None else t5["mean_us"] / 1000
     out.append(("T5 mean delivery latency at 5 % loss, 20 ms RTT (ms)", fmt(mean), "–", "–",
