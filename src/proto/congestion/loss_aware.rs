@@ -7,18 +7,28 @@
 //! ends when a datagram sent after it began is acknowledged), and the window is halved
 //! only when the round's losses look like congestion:
 //!
-//! - **delay**: the smallest RTT sample of the round is well above the connection's
-//!   minimum RTT. A bottleneck drops from a full queue, and a full queue delays every
-//!   datagram behind it, so congestion losses come with a standing queue. Jitter and
-//!   reordering delay some datagrams, not the round's fastest, so the round minimum
-//!   ignores them.
-//! - **excess loss**: more losses than the background loss rate explains, beyond the
-//!   binomial noise of the round (mean + 3 standard deviations + 1). This catches a
-//!   bottleneck with too little buffer to show a queue, and a slow-start overshoot.
+//! - **delay**: the smallest RTT sample of this round and the previous one (at least
+//!   `MIN_DELAY_SAMPLES`) is well above the connection's minimum RTT. A bottleneck drops
+//!   from a full queue, and a full queue delays every datagram behind it, so congestion
+//!   losses come with a standing queue. Jitter and reordering delay some datagrams, not
+//!   the fastest of two rounds, so the minimum ignores them.
+//! - **excess loss**: more losses than the background loss rate explains: mean + 3
+//!   standard deviations of the round's binomial noise, with the rate's own uncertainty
+//!   on top, plus `SLACK`. This catches a bottleneck with too little buffer to show a
+//!   queue, and a slow-start overshoot (about half of a round lost).
 //!
-//! The background rate is a running loss fraction over the last ~`LOSS_MEMORY`
-//! datagrams. A round judged congested contributes only as many losses as its threshold
-//! allowed, so an overflow does not teach the controller that heavy loss is normal.
+//! A round judges the datagram numbers between the newest number reported (ACKed or
+//! NAKed) at its start and at its end; NAKs and timeouts in it are its losses. The
+//! background rate is a running loss fraction over the last ~`LOSS_MEMORY` datagrams,
+//! starting from a prior of `PRIOR_LOST` in `PRIOR_TOTAL`. A round judged congested
+//! contributes only as many losses as its threshold allowed, so an overflow does not teach
+//! the controller that heavy loss is normal.
+//!
+//! What this gives up: on a path whose random loss is high, a shallow-buffered
+//! bottleneck is detected later (the excess must clear the background), so a flow there
+//! keeps a few more losses per congestion episode than Reno would. A deep buffer is
+//! detected by delay at once. The simulated bottleneck tests (`tests/goodput.rs`) cover
+//! both, with and without random loss.
 //!
 //! Why this and not a BBR-style rate model: the sender has no pacing (it writes whenever
 //! the window allows) and RakNet's ACKs carry no receive timestamps, so a delivery-rate
