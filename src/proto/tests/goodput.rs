@@ -121,7 +121,7 @@ struct Shared {
 }
 
 /// Two clients send 8 MiB each through one bottleneck (`rate` B/s, `queue` of
-/// buffering, 20 ms RTT, `loss` each way) to one server; the second starts 2 s after
+/// buffering, 20 ms RTT plus up to `jitter_ms` each way, `loss` each way) to one server; the second starts 2 s after
 /// the first, and the next `span` is measured.
 fn shared_bottleneck(
     seed: u64,
@@ -129,13 +129,15 @@ fn shared_bottleneck(
     rate: u64,
     queue: Duration,
     loss: f64,
+    jitter_ms: u64,
     span: Duration,
 ) -> Shared {
-    let mut net = Net::new(seed).with_link(lossy(loss));
+    let link = lossy(loss).latency_ms(10, jitter_ms);
+    let mut net = Net::new(seed).with_link(link.clone());
     let s = net.add(config(cc));
     let c1 = net.add(config(cc));
     let c2 = net.add(config(cc));
-    let up = lossy(loss).bottleneck(1, rate, queue);
+    let up = link.bottleneck(1, rate, queue);
     net.set_link(c1, s, up.clone());
     net.set_link(c2, s, up);
     let (id1, s1) = net.connect_pair(c1, s);
@@ -159,14 +161,38 @@ fn shared_bottleneck(
 
 const RATE: u64 = 1_250_000;
 const SPAN: Duration = Duration::from_secs(8);
+/// (queue in ms, random loss each way, jitter in ms each way).
+const BOTTLENECK_CASES: [(u64, f64, u64); 5] = [
+    (100, 0.0, 0),
+    (20, 0.0, 0),
+    (100, 0.01, 0),
+    (100, 0.05, 0),
+    (100, 0.2, 15),
+];
+/// Share of the link the two flows must use together: at 20 % loss each way recovery
+/// costs more than the link's spare room (RakNet's window uses 18 % there).
+fn min_use(loss: f64) -> f64 {
+    if loss > 0.1 {
+        0.4
+    } else {
+        0.8
+    }
+}
+/// A case the controller handles poorly, shown by `goodput_table` and not asserted: a
+/// shallow queue hidden in jitter on a lossy path. Neither signal is clear (the queue is
+/// within the learned jitter, the overflow close to the background loss), and the flows
+/// keep ~14 % queue drops and share unevenly (RakNet's window: no drops, 26 % of the
+/// link used).
+const HARD_CASE: (u64, f64, u64) = (20, 0.05, 15);
 
 /// On a congested link the controller still backs off: the two flows fill the link, share
 /// it roughly evenly, and the bottleneck's queue drops stay a small fraction of what is
 /// sent (a sender that ignored loss would keep the queue overflowing: most of its
-/// datagrams would be dropped). Deep and shallow buffers, with and without random loss.
+/// datagrams would be dropped). Deep and shallow buffers, with and without random loss
+/// and jitter (which the controller learns not to mistake for a queue).
 #[test]
 fn a_bottleneck_is_shared_and_backed_off_from() {
-    for (queue_ms, loss) in [(100, 0.0), (20, 0.0), (100, 0.01), (100, 0.05)] {
+    for (queue_ms, loss, jitter) in BOTTLENECK_CASES {
         for seed in 1..3 {
             let r = shared_bottleneck(
                 seed,
@@ -174,12 +200,18 @@ fn a_bottleneck_is_shared_and_backed_off_from() {
                 RATE,
                 Duration::from_millis(queue_ms),
                 loss,
+                jitter,
                 SPAN,
             );
-            let what = format!("queue {queue_ms} ms, loss {loss}, seed {seed}: {r:?}");
+            let what =
+                format!("queue {queue_ms} ms, loss {loss}, jitter {jitter}, seed {seed}: {r:?}");
             let bytes = (r.delivered[0] + r.delivered[1]) * MESSAGE;
             let used = bytes as f64 / SPAN.as_secs_f64() / RATE as f64;
-            assert!(used > 0.8, "link {:.0} % used; {what}", used * 100.0);
+            assert!(
+                used > min_use(loss),
+                "link {:.0} % used; {what}",
+                used * 100.0
+            );
             let (lo, hi) = (
                 r.delivered[0].min(r.delivered[1]),
                 r.delivered[0].max(r.delivered[1]),
@@ -216,14 +248,58 @@ fn goodput_table() {
             eprintln!("{what:>6} {cc:?}: mean {m:.2} MB/s, seeds 0..4 {v:.2?}");
         }
     }
-    for (queue_ms, loss) in [(100, 0.0), (20, 0.0), (100, 0.01), (100, 0.05)] {
+    for cc in [
+        CongestionControl::SlidingWindow,
+        CongestionControl::LossAware,
+    ] {
+        let v: Vec<f64> = (0..4).map(|seed| four_echoes(seed, cc)).collect();
+        eprintln!("four 300 kB echoes {cc:?}: seconds {v:.2?}");
+    }
+    for (queue_ms, loss, jitter) in BOTTLENECK_CASES.into_iter().chain([HARD_CASE]) {
         for cc in [
             CongestionControl::SlidingWindow,
             CongestionControl::LossAware,
         ] {
             let q = Duration::from_millis(queue_ms);
-            let r = shared_bottleneck(1, cc, RATE, q, loss, SPAN);
-            eprintln!("bottleneck queue {queue_ms} ms loss {loss} {cc:?}: {r:?}");
+            let r = shared_bottleneck(1, cc, RATE, q, loss, jitter, SPAN);
+            eprintln!("bottleneck queue {queue_ms} ms loss {loss} jitter {jitter} {cc:?}: {r:?}");
         }
     }
+}
+
+/// Issue 13's report: four 300,000-byte reliable-ordered echoes, one after the other,
+/// through a relay with 20 % loss, 5 % duplication and 0–30 ms of reordering each way.
+/// Returns virtual seconds for all four.
+fn four_echoes(seed: u64, cc: CongestionControl) -> f64 {
+    let relay = Link::lossy(0.2).dup(0.05).latency_ms(1, 30);
+    let mut net = Net::new(seed).with_link(relay);
+    let s = net.add(config(cc));
+    let c = net.add(config(cc));
+    let (cid, sid) = net.connect_pair(c, s);
+    let t0 = net.now;
+    let msg: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8 | 0x80).collect();
+    for round in 1..=4 {
+        net.send(c, cid, &msg, SendOptions::new(Reliability::ReliableOrdered));
+        net.run_until(|n| n.messages(s).len() == round, Duration::from_secs(600))
+            .unwrap();
+        net.send(s, sid, &msg, SendOptions::new(Reliability::ReliableOrdered));
+        net.run_until(|n| n.messages(c).len() == round, Duration::from_secs(600))
+            .unwrap();
+    }
+    assert!(net.messages(c).iter().all(|m| m.0 == msg), "seed {seed}");
+    (net.now - t0).as_secs_f64()
+}
+
+/// Issue 13's scenario takes ~40 s of virtual time with RakNet's window (the report
+/// measured ~32 s on its relay); it must take at most half that now.
+#[test]
+fn the_reported_echoes_are_at_least_twice_as_fast() {
+    let secs: Vec<f64> = (0..4)
+        .map(|seed| four_echoes(seed, CongestionControl::LossAware))
+        .collect();
+    let mean = secs.iter().sum::<f64>() / secs.len() as f64;
+    assert!(
+        mean <= 20.0,
+        "four echoes took {mean:.1} s on average ({secs:.1?})"
+    );
 }
