@@ -180,10 +180,10 @@ def goals(meds):
             return None
         return a / b
 
-    def row(goal, a, b, target, ok, unit=""):
+    def row(goal, a, b, target, ok, unit="", digits=1):
         r = ratio(a, b)
         met = None if r is None else ok(r)
-        out.append((goal, fmt(a) + unit, fmt(b) + unit, "–" if r is None else f"{r:.2f}×",
+        out.append((goal, fmt(a, digits) + unit, fmt(b, digits) + unit, "–" if r is None else f"{r:.2f}×",
                     target, met))
 
     rak64 = find(meds, "libraknet", "T1", 64)
@@ -226,6 +226,11 @@ def goals(meds):
         lo, hi = t3[0], t3[-1]
         row(f"T3 CPU/msg at {int(hi['clients']):,} vs {int(lo['clients']):,} clients (µs)",
             hi["cpu_us_per_msg"], lo["cpu_us_per_msg"], "≤ 1.25× (flat)", lambda r: r <= 1.25)
+    for loss in (5.0, 20.0):
+        row(f"T6 1 MiB goodput at {loss:.0f} % loss vs RakNet 4 C++ (MB/s)",
+            get(find(meds, "libraknet", "T6", loss=loss), "mb_per_s"),
+            get(find(meds, "raknet4", "T6", loss=loss), "mb_per_s"), "≥ 5×", lambda r: r >= 5,
+            digits=2)
     t5 = find(meds, "libraknet", "T5", loss=5.0)
     mean = None if t5 is None else t5["mean_us"] / 1000
     out.append(("T5 mean delivery latency at 5 % loss, 20 ms RTT (ms)", fmt(mean), "–", "–",
@@ -425,6 +430,28 @@ def main():
         md += [table(["loss (%)", "mean (ms)", "p50 (ms)", "p99 (ms)", "max (ms)", "runs"], rows_t5), ""]
     else:
         md += ["Not run (no network simulator in this build).", ""]
+
+    md += ["## T6: 1 MiB reliable ordered through a lossy relay, 20 ms RTT", ""]
+    rows_t6 = []
+    for lib in ("libraknet", "enet", "raknet4"):
+        cells = []
+        for loss in (1.0, 5.0, 20.0):
+            m = find(meds, lib, "T6", loss=loss)
+            cells.append("–" if m is None else
+                         f"{fmt(m['mb_per_s'], 2)} ({pct(m.get('mb_per_s_spread', float('nan')))}, "
+                         f"{m['n']})")
+        if any(c != "–" for c in cells):
+            rows_t6.append((lib, *cells))
+    if rows_t6:
+        md += [table(["lib", "1 % loss", "5 % loss", "20 % loss"], rows_t6), "",
+               "Goodput in MB/s (median; spread, runs) from the first send until the receiver "
+               "has the message. `rak_lossy_relay` sits between driver and receiver on "
+               "127.0.0.1: 10 ms each way and the stated random loss each way, seeded per run "
+               "and the same for every library. raknet4 is C++ RakNet 4.081 (npm "
+               "raknet-native, `benches/raknet4_bench.js`), present when "
+               "`tests/interop/setup.sh raknet-native` has built it.", ""]
+    else:
+        md += ["Not run.", ""]
 
     made = plots(meds, args.dir)
     if made:

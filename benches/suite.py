@@ -12,6 +12,10 @@ libraknet-secure is libraknet in secure mode: a receiver with `recv --secure` (a
 key pair each run, printed as "public-key: HEX") and a driver pinning that key with
 `--server-key`; it runs next to plain libraknet in the T1 contract sizes and T2, so the
 two are compared within the same run.
+T6 puts rak_lossy_relay (loopback only: 10 ms each way, seeded random loss each way)
+between each driver and its receiver, so every library sees the same loss; raknet4 is
+C++ RakNet 4.081 through npm raknet-native (benches/raknet4_bench.js), included when
+tests/interop/setup.sh raknet-native has built it.
 Runs of the same test are interleaved across libraries (run 1 of each, then run 2, ...)
 so that a burst of load from elsewhere on the host does not hit one library only.
 Writes OUT/results.txt (every BENCH and WIRE line, raw) and OUT/meta.json (host, commit,
@@ -37,11 +41,17 @@ def log(msg):
 class Receiver:
     """A receiver process (rak_bench / rak_bench_udp / rak_bench_enet recv)."""
 
-    def __init__(self, argv, want_key=False):
-        self.proc = subprocess.Popen(argv + ["--port", "0", "--host", HOST],
+    def __init__(self, argv, want_key=False, host_arg=True):
+        self.proc = subprocess.Popen(argv + ["--port", "0"] + (["--host", HOST] if host_arg else []),
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
         line = self.proc.stdout.readline()
+        # RakNet 4.081 prints a harmless "Unknown bind__() error" line first (its IPv6
+        # attempt); skip a few lines of that kind.
+        for _ in range(5):
+            if line.startswith("listening port=") or not line:
+                break
+            line = self.proc.stdout.readline()
         if not line.startswith("listening port="):
             self.stop()
             raise RuntimeError(f"receiver did not start: {argv} said {line!r}")
@@ -64,8 +74,27 @@ class Receiver:
                 self.proc.wait()
 
 
+RAKNET4_MODULES = os.path.join(os.environ.get("INTEROP_CACHE") or
+                               os.path.expanduser("~/.cache/libraknet-interop"),
+                               "raknet-native", "node_modules")
+RAKNET4_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "raknet4_bench.js")
+
+
+def raknet4_available():
+    """node and a built raknet-native: RakNet 4.081 C++ for T6."""
+    if not os.path.isdir(os.path.join(RAKNET4_MODULES, "raknet-native")):
+        return False
+    try:
+        return subprocess.run(["node", "-e", "require('raknet-native')"], capture_output=True,
+                              env=dict(os.environ, NODE_PATH=RAKNET4_MODULES),
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def programs(bindir):
     b = lambda name: os.path.join(bindir, name)
+    node = ["env", f"NODE_PATH={RAKNET4_MODULES}", "node", RAKNET4_JS]
     return {
         "libraknet": {"recv": [b("rak_bench"), "recv", "--max-connections", "20000"],
                       "drive": [b("rak_bench")]},
@@ -77,10 +106,12 @@ def programs(bindir):
         "udp-mmsg": {"recv": [b("rak_bench_udp"), "recv"],
                      "drive": [b("rak_bench_udp")], "extra": ["--mmsg"]},
         "loadgen": {"drive": [b("rak_loadgen")]},
+        "raknet4": {"recv": node + ["recv"], "drive": node, "optional": True},
+        "relay": {"drive": [b("rak_lossy_relay")]},
     }
 
 
-def plan(quick, runs):
+def plan(quick, runs, have_raknet4=False):
     """The list of (test group, runs, [(lib, driver args, receiver lib)])."""
     n = lambda full, q: q if quick else full
     groups = []
@@ -120,21 +151,42 @@ def plan(quick, runs):
                                "--rate", "100", "--test", "T5", "--sim-latency-ms", "10",
                                "--sim-loss", str(loss)], "libraknet")]
         groups.append((f"T5 {loss} % loss", t3runs, jobs))
+    # T6: 1 MiB reliable ordered through the lossy relay, 20 ms RTT, loss each way.
+    # RakNet 4 needs ~25 s for one run at 20 % loss: not in --quick.
+    t6libs = ("libraknet", "enet") + (("raknet4",) if have_raknet4 and not quick else ())
+    for loss in (1, 5, 20):
+        jobs = [(lib, ["send", "--count", "1", "--size", str(1 << 20), "--test", "T6",
+                       "--relay-loss", str(loss)], lib) for lib in t6libs]
+        groups.append((f"T6 {loss} % loss", runs, jobs))
     return groups
 
 
-def run_one(progs, lib, args, recv_lib, timeout):
+def run_one(progs, lib, args, recv_lib, timeout, seed=1):
     """(the BENCH line, or None if the run failed; the WIRE lines, possibly [])."""
     p = progs[lib]
+    relay_loss = None
+    if "--relay-loss" in args:
+        i = args.index("--relay-loss")
+        relay_loss, args = args[i + 1], args[:i] + args[i + 2:]
     rx = Receiver(progs[recv_lib]["recv"] + progs[recv_lib].get("extra", []),
                   want_key=progs[recv_lib].get("pin", False))
+    relay = None
     try:
-        argv = p["drive"] + args + ["--host", HOST, "--port", str(rx.port)] + p.get("extra", [])
+        port = rx.port
+        if relay_loss is not None:
+            relay = Receiver(progs["relay"]["drive"] + ["--target-port", str(rx.port),
+                                                        "--loss", relay_loss, "--delay-ms", "10",
+                                                        "--seed", str(seed)], host_arg=False)
+            port = relay.port
+        argv = p["drive"] + args + ["--host", HOST, "--port", str(port)] + p.get("extra", [])
         if p.get("pin"):
             argv += ["--server-key", rx.key]
         t0 = time.monotonic()
         r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         lines = [l for l in r.stdout.splitlines() if l.startswith("BENCH ")]
+        if relay_loss is not None:
+            # The drivers know nothing of the relay: the loss is the relay's, each way.
+            lines = [l.replace(" loss_pct=-", f" loss_pct={float(relay_loss):.1f}") for l in lines]
         wire = [l for l in r.stdout.splitlines() if l.startswith(("WIRE ", "RUNTIME "))]
         if r.returncode != 0 or not lines:
             log(f"  FAILED ({r.returncode}): {' '.join(argv)}\n{r.stdout}{r.stderr}")
@@ -145,6 +197,8 @@ def run_one(progs, lib, args, recv_lib, timeout):
         log(f"  TIMEOUT: {lib} {' '.join(args)}")
         return None, []
     finally:
+        if relay:
+            relay.stop()
         rx.stop()
 
 
@@ -183,8 +237,12 @@ def main():
     runs = args.runs or (1 if args.quick else 5)
     os.makedirs(args.out, exist_ok=True)
     progs = programs(args.bin)
-    missing = sorted({p for lib in progs.values() for p in lib["drive"][:1]
-                      if not os.access(p, os.X_OK)})
+    have_raknet4 = raknet4_available()
+    if not have_raknet4:
+        log(f"raknet4 (RakNet 4.081 C++ via npm raknet-native) not built in {RAKNET4_MODULES}: "
+            "T6 runs without it (tests/interop/setup.sh raknet-native builds it)")
+    missing = sorted({p for lib in progs.values() if not lib.get("optional")
+                      for p in lib["drive"][:1] if not os.access(p, os.X_OK)})
     if missing:
         sys.exit(f"missing programs (build with -DRAKNET_BENCH_BASELINES=ON): {missing}")
 
@@ -214,13 +272,14 @@ def main():
         except (OSError, ValueError):
             pass
     with open(results_path, "a" if args.append else "w") as out:
-        for name, nruns, jobs in plan(args.quick, runs):
+        for name, nruns, jobs in plan(args.quick, runs, have_raknet4):
             if args.only and not name.startswith(args.only):
                 continue
             log(f"{name}: {nruns} run(s) x {len(jobs)} program(s)")
-            for _ in range(nruns):
+            for run in range(nruns):
                 for lib, dargs, recv_lib in jobs:
-                    line, wire = run_one(progs, lib, dargs, recv_lib, timeout=600)
+                    # The relay's loss pattern is seeded per run, the same for every lib.
+                    line, wire = run_one(progs, lib, dargs, recv_lib, timeout=600, seed=run + 1)
                     if line:
                         out.write("".join(l + "\n" for l in [line] + wire))
                         out.flush()

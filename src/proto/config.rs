@@ -21,6 +21,19 @@ pub const MAX_OFFLINE_DATA: usize = 399;
 /// Longest incoming password.
 pub const MAX_PASSWORD: usize = 255;
 
+/// How a connection's sender reacts to loss (see `congestion/`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CongestionControl {
+    /// Halves the window only when a round's losses look like congestion: they come with
+    /// a standing queue (RTT above the path's minimum) or exceed the measured background
+    /// loss rate. Random loss on a lossy path does not slow the sender down.
+    #[default]
+    LossAware,
+    /// RakNet's sliding window (with this library's Reno-style avoidance): every round
+    /// with a loss halves the window. Kept for comparison; on a lossy path it collapses.
+    SlidingWindow,
+}
+
 /// Limits and timings of the reliability layer of one connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReliabilityConfig {
@@ -58,6 +71,8 @@ pub struct ReliabilityConfig {
     /// each). A driver that recycles the buffers the application gives back plugs its
     /// pool in here.
     pub buffers: super::buffers::BufferSource,
+    /// The congestion controller (default: `LossAware`).
+    pub congestion: CongestionControl,
 }
 
 impl Default for ReliabilityConfig {
@@ -76,6 +91,7 @@ impl Default for ReliabilityConfig {
             split_progress_interval: 0,
             outgoing_bandwidth_limit: 0,
             buffers: super::buffers::BufferSource::default(),
+            congestion: CongestionControl::LossAware,
         }
     }
 }

@@ -30,7 +30,8 @@ pub use abuse::MAX_ABUSE_WIDEN;
 pub use access::BanError;
 pub use buffers::{BufferSource, MessageBuffers};
 pub use config::{
-    Config, ConnectOptions, CookieSecret, ReliabilityConfig, SecureConfig, SecureConnect,
+    Config, CongestionControl, ConnectOptions, CookieSecret, ReliabilityConfig, SecureConfig,
+    SecureConnect,
 };
 pub use endpoint::{Endpoint, Transmit};
 pub use error::{ConnectError, DecodeError, SendError};

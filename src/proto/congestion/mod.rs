@@ -6,14 +6,20 @@
 //! missing, timed out) into a window in bytes. The RTT estimator lives apart in `rtt.rs`
 //! because the retransmission timeout is not a congestion decision. Nothing here reads a
 //! clock or knows the wire format.
+//!
+//! Two algorithms, chosen by `ReliabilityConfig::congestion`: `loss_aware.rs` (the
+//! default) tells random loss from congestion, `sliding_window.rs` is RakNet's.
 
+mod loss_aware;
 mod rtt;
 mod sliding_window;
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::proto::time::Time;
 
+pub(crate) use loss_aware::LossAware;
 pub(crate) use rtt::RttEstimator;
 pub(crate) use sliding_window::SlidingWindow;
 
@@ -22,6 +28,11 @@ pub(crate) use sliding_window::SlidingWindow;
 pub(crate) trait Controller: fmt::Debug + Send {
     /// Data datagram `number` of `bytes` UDP payload bytes was written at `now`.
     fn on_sent(&mut self, now: Time, number: u32, bytes: usize);
+    /// An acknowledgement at `now` measured one round trip of `rtt` (reported before the
+    /// `on_ack` of the datagram it measured).
+    fn on_rtt_sample(&mut self, now: Time, rtt: Duration) {
+        let _ = (now, rtt);
+    }
     /// Datagram `number` was acknowledged. `continuous` says the sender was limited by
     /// the window (it had more to send), which is when growing the window makes sense.
     fn on_ack(&mut self, now: Time, number: u32, continuous: bool);

@@ -27,8 +27,8 @@ use self::flight::{Flight, InFlight};
 use self::history::{History, ReceiptWaits};
 use self::queue::{BufPool, OutFrame, Payload, SendQueue};
 use super::channels::ChannelMap;
-use crate::proto::config::{ReliabilityConfig, UDP_HEADER_SIZE};
-use crate::proto::congestion::{Controller, RttEstimator, SlidingWindow};
+use crate::proto::config::{CongestionControl, ReliabilityConfig, UDP_HEADER_SIZE};
+use crate::proto::congestion::{Controller, LossAware, RttEstimator, SlidingWindow};
 use crate::proto::error::SendError;
 use crate::proto::options::{Priority, Reliability, SendOptions, ORDERING_CHANNELS};
 use crate::proto::time::Time;
@@ -114,9 +114,11 @@ pub(crate) struct Sender {
     due: VecDeque<u32>,
     /// Frames in flight marked due.
     due_count: usize,
-    /// Deadlines of first transmissions, in send order (kept non-decreasing).
+    /// Deadlines of first transmissions, in send order (non-decreasing: a frame whose
+    /// deadline would come before the last one's is timed in `resend_timers`).
     fresh_timers: VecDeque<FreshTimer>,
-    /// Deadlines of resent frames.
+    /// Deadlines of resent frames (and of first transmissions that would have broken the
+    /// order of `fresh_timers`).
     resend_timers: BinaryHeap<Reverse<ResendTimer>>,
     /// Receipt outcomes for the connection: (serial, acked).
     receipts: VecDeque<(u32, bool)>,
@@ -240,7 +242,10 @@ impl Sender {
             next_split_id: 0,
             next_datagram: 0,
             rtt: RttEstimator::new(cfg.min_rto, cfg.max_rto),
-            cc: Box::new(SlidingWindow::new(mtu)),
+            cc: match cfg.congestion {
+                CongestionControl::LossAware => Box::new(LossAware::new(mtu)),
+                CongestionControl::SlidingWindow => Box::new(SlidingWindow::new(mtu)),
+            },
             pool: BufPool::default(),
             scratch: Vec::new(),
             backlog: false,
@@ -415,6 +420,7 @@ impl Sender {
                 let rec = *rec;
                 if rec.timed {
                     self.rtt.on_sample(now - rec.sent);
+                    self.cc.on_rtt_sample(now, now - rec.sent);
                 }
                 self.cc.on_ack(now, number, continuous);
                 for i in History::msg_range(&rec) {
@@ -659,16 +665,31 @@ impl Sender {
         self.history
             .finish(number, now, msg_start, (rcpt_start, rcpt_count));
         if let Some((first, count)) = fresh {
-            let deadline = self
+            let deadline = now + rto;
+            if self
                 .fresh_timers
                 .back()
-                .map_or(now + rto, |b| b.deadline.max(now + rto));
-            self.fresh_timers.push_back(FreshTimer {
-                deadline,
-                datagram: number,
-                first,
-                count,
-            });
+                .is_some_and(|b| b.deadline > deadline)
+            {
+                // The timeout shrank below one set earlier (typically the 1 s timeout of
+                // the first frames, before any sample). The queue must stay sorted, and
+                // queueing behind that deadline would leave a loss unrepaired until it
+                // fires; these frames take per-frame timers instead.
+                for k in 0..count {
+                    self.resend_timers.push(Reverse(ResendTimer {
+                        deadline,
+                        number: seq::add(first, k),
+                        datagram: number,
+                    }));
+                }
+            } else {
+                self.fresh_timers.push_back(FreshTimer {
+                    deadline,
+                    datagram: number,
+                    first,
+                    count,
+                });
+            }
         }
         self.cc.on_sent(now, number, buf.len());
         if may_start_new {
@@ -1116,6 +1137,35 @@ mod tests {
             write(&mut s, t).unwrap();
         }
         assert_eq!(gaps, [10, 20, 40, 80, 160]);
+    }
+
+    #[test]
+    fn a_shorter_timeout_is_not_held_back_by_an_earlier_long_one() {
+        // The first frame goes out before any sample (1 s timeout) and stays unacknowledged;
+        // samples then bring the timeout down to ~10 ms. A frame sent now and lost must be
+        // resent after that short timeout, not when the first frame's timer fires.
+        let mut s = sender();
+        s.queue(Time::ZERO, b"a", opts(Reliability::Reliable), 0)
+            .unwrap();
+        write(&mut s, Time::ZERO).unwrap();
+        for i in 1..=20u64 {
+            s.queue(ms(i), b"u", opts(Reliability::Unreliable), 0)
+                .unwrap();
+            s.queue(ms(i), b"x", opts(Reliability::Reliable), 0)
+                .unwrap();
+            let d = write(&mut s, ms(i)).unwrap();
+            s.on_ack(ms(i) + Duration::from_micros(500), &[(d.number, d.number)]);
+        }
+        assert!(s.rto() <= Duration::from_millis(10), "{:?}", s.rto());
+        s.queue(ms(100), b"y", opts(Reliability::Reliable), 0)
+            .unwrap();
+        let lost = write(&mut s, ms(100)).unwrap();
+        let y = *lost.message_numbers().last().unwrap();
+        let deadline = s.poll_timeout().unwrap();
+        assert!(deadline <= ms(110), "next timeout at {deadline:?}");
+        s.handle_timeout(deadline);
+        let again = write(&mut s, deadline).unwrap();
+        assert!(again.message_numbers().contains(&y), "{again:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod bandwidth;
 mod budget;
 mod close;
 mod cookies;
+mod goodput;
 mod handshake;
 mod manage;
 mod replay;

@@ -420,7 +420,10 @@ fn a_man_in_the_middle_is_detected_and_delivers_nothing() {
         rejected >= injected * 3 / 4,
         "rejected {rejected} of {injected} injected"
     );
-    assert!(injected > 400, "only {injected} datagrams crossed");
+    // 600 messages of 605 B fill at least 250 data datagrams (two per datagram); ACKs
+    // add more. (About 340 cross: random loss no longer shrinks the window, so more
+    // frames share a datagram than the 490 of RakNet's sliding window.)
+    assert!(injected > 300, "only {injected} datagrams crossed");
     assert!(ss.dropped.forged > 0 && ss.dropped.replayed > 0);
     assert!(cs.dropped.forged > 0 && cs.dropped.replayed > 0);
     // None of it counted as malformed traffic from the (spoofable) address, and the

@@ -23,6 +23,12 @@ pub(crate) struct Link {
     pub(crate) max_datagram: usize,
     /// Link rate in bytes per second (0 = unlimited); datagrams queue behind each other.
     pub(crate) rate: u64,
+    /// Longest queue of a rate-limited link, as time to drain it; a datagram that would
+    /// wait longer is dropped (a router's tail drop).
+    pub(crate) queue: Duration,
+    /// Links with the same bottleneck id share one rate-limited queue (the rate and queue
+    /// of the link that carries each datagram apply), so several flows can compete.
+    pub(crate) bottleneck: Option<u32>,
 }
 
 impl Default for Link {
@@ -35,6 +41,8 @@ impl Default for Link {
             reorder: 0.0,
             max_datagram: 1464,
             rate: 0,
+            queue: Duration::from_secs(1),
+            bottleneck: None,
         }
     }
 }
@@ -65,6 +73,15 @@ impl Link {
     }
     pub(crate) fn rate(mut self, bytes_per_second: u64) -> Link {
         self.rate = bytes_per_second;
+        self
+    }
+    /// A rate-limited queue of at most `drain` worth of data, shared by every link with
+    /// the same `id`.
+    #[allow(dead_code)]
+    pub(crate) fn bottleneck(mut self, id: u32, bytes_per_second: u64, drain: Duration) -> Link {
+        self.rate = bytes_per_second;
+        self.queue = drain;
+        self.bottleneck = Some(id);
         self
     }
 }
@@ -107,7 +124,8 @@ pub(crate) struct Net {
     nodes: Vec<Node>,
     default_link: Link,
     links: HashMap<(usize, usize), Link>,
-    /// When each direction's link finishes sending what it has (rate-limited links).
+    /// When each rate-limited queue finishes sending what it has: per direction, or per
+    /// shared bottleneck (keyed `(usize::MAX, id)`).
     busy_until: HashMap<(usize, usize), Time>,
     in_flight: BinaryHeap<Reverse<InFlight>>,
     order: u64,
@@ -117,6 +135,10 @@ pub(crate) struct Net {
     pub(crate) sent: Vec<u64>,
     /// Datagrams the link model dropped.
     pub(crate) dropped: u64,
+    /// Of those, datagrams dropped because a rate-limited queue was full.
+    pub(crate) queue_drops: u64,
+    /// Longest queueing delay any datagram saw in a rate-limited queue.
+    pub(crate) max_queue_delay: Duration,
 }
 
 impl Net {
@@ -136,6 +158,8 @@ impl Net {
             buf: Vec::with_capacity(1500),
             sent: Vec::new(),
             dropped: 0,
+            queue_drops: 0,
+            max_queue_delay: Duration::ZERO,
         }
     }
 
@@ -359,18 +383,21 @@ impl Net {
         let mut start = self.now;
         if let Some(tx_us) = (bytes.len() as u64 * 1_000_000).checked_div(link.rate) {
             // Serialisation: the datagram leaves after those queued before it. A queue
-            // longer than ~1 s of data drops it (a router's tail drop).
-            let busy = self
-                .busy_until
-                .entry((from_idx, to_idx))
-                .or_insert(self.now);
+            // longer than `link.queue` of data drops it (a router's tail drop).
+            let key = link
+                .bottleneck
+                .map_or((from_idx, to_idx), |id| (usize::MAX, id as usize));
+            let busy = self.busy_until.entry(key).or_insert(self.now);
             if *busy < self.now {
                 *busy = self.now;
             }
-            if *busy - self.now > Duration::from_secs(1) {
+            let wait = *busy - self.now;
+            if wait > link.queue {
                 self.dropped += 1;
+                self.queue_drops += 1;
                 return;
             }
+            self.max_queue_delay = self.max_queue_delay.max(wait);
             *busy += Duration::from_micros(tx_us);
             start = *busy;
         }
