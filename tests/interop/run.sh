@@ -54,6 +54,8 @@ BIN="$(cd "$BUILD" 2>/dev/null && pwd)/bin"
 for p in rak_server rak_client rak_ping; do
     [ -x "$BIN/$p" ] || { echo "missing $BIN/$p: build libraknet's example programs first" >&2; exit 2; }
 done
+# The payload pattern the helpers, rak_client and split_check.py share (README.md, "Payload").
+python3 "$INTEROP_DIR/split_check.py" --self-test >&2 || { echo "the payload pattern's self-test failed" >&2; exit 2; }
 if [ "$SETUP" = 1 ]; then
     # shellcheck disable=SC2086
     "$INTEROP_DIR/setup.sh" $PEERS >&2 || { echo "setup.sh failed" >&2; exit 2; }

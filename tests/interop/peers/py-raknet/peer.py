@@ -7,6 +7,7 @@ shutting its peer down (RakNet then sends ID_DISCONNECTION_NOTIFICATION).
 """
 
 import argparse
+import array
 import json
 import os
 import signal
@@ -55,13 +56,32 @@ def result(ok, **fields):
     print(" ".join(["RESULT", "pass" if ok else "fail"] + [f"{k}={v}" for k, v in fields.items()]), flush=True)
 
 
+M32 = 0xFFFFFFFF
+
+
+def pattern(seq, size):
+    """The first `size` bytes of message seq's pattern (README.md, "Payload"; the same as
+    ex_pattern_byte in examples-c/common.h): aligned 4-byte word w is lowbias32 of a value
+    keyed by seq, little-endian; a bijection of w, so no aligned word repeats."""
+    words = array.array("I")
+    x0 = (seq * 0x85EBCA6B + 0x6C69626B) & M32
+    for w in range((size + 3) // 4):
+        x = (w * 0x9E3779B9 + x0) & M32
+        x ^= x >> 16
+        x = (x * 0x7FEB352D) & M32
+        x ^= x >> 15
+        x = (x * 0x846CA68B) & M32
+        x ^= x >> 16
+        words.append(x)
+    if sys.byteorder == "big":
+        words.byteswap()
+    return words.tobytes()[:size]
+
+
 def make_payload(first, seq, ch, rel, size):
     size = max(size, HEADER_LEN)
     head = bytes([first]) + seq.to_bytes(4, "big") + bytes([ch, rel])
-    # filler byte at offset i is (seq + i) & 0xff: one period of 256 repeated
-    period = bytes(((seq + i) & 0xFF) for i in range(256))
-    body = (period * (size // 256 + 1))[HEADER_LEN:size]
-    return head + body
+    return head + pattern(seq, size)[HEADER_LEN:]
 
 
 def parse_payload(buf):
