@@ -1,5 +1,5 @@
-# Shared by demo.sh and test.sh (sourced, not run): logging and installing the few
-# system tools the build needs on a fresh Debian machine. Rust itself (cargo, rustc)
+# Shared by demo.sh and test.sh (sourced, not run): logging, counted skips, and
+# installing the system tools the build and the tests need on a fresh Debian machine. Rust itself (cargo, rustc)
 # must already be installed, e.g. with rustup.
 
 # Prints a visible step header.
@@ -10,6 +10,29 @@ step() {
 die() {
     printf 'error: %s\n' "$*" >&2
     exit 1
+}
+
+# skipped AREA WHAT WHY: says that part of the suite did not run, as one line
+# "SKIPPED: AREA: WHAT (WHY)", also appended to $RAKNET_SKIP_LOG when set (scripts/test.sh
+# sets it and counts the lines in its last line; the Rust tests' common::skip, the
+# interop harness and CTest scripts append the same lines). Nothing skips silently.
+skipped() {
+    local line="SKIPPED: $1: $2 ($3)"
+    printf '%s\n' "$line"
+    if [ -n "${RAKNET_SKIP_LOG:-}" ]; then printf '%s\n' "$line" >>"$RAKNET_SKIP_LOG"; fi
+}
+
+# skip_summary FILE: "N skipped" or "N skipped: K AREA, ..." from the SKIPPED lines of FILE.
+skip_summary() {
+    local n
+    n=$(grep -c '^SKIPPED: ' "$1" 2>/dev/null) || n=0
+    if [ "$n" = 0 ]; then
+        echo "0 skipped"
+        return
+    fi
+    printf '%s skipped: %s' "$n" "$(sed -n 's/^SKIPPED: \([^:]*\):.*/\1/p' "$1" | sort | uniq -c |
+        awk '{ c = $1; $1 = ""; printf "%s%d%s", (NR > 1 ? ", " : ""), c, $0 }')"
+    echo
 }
 
 # Runs a command as root: directly when we are root, else through sudo when it exists.
