@@ -87,6 +87,38 @@ ensure_tools() {
     esac
 }
 
+# Makes sure the interop suite's tools exist (tests/interop/setup.sh installs the peers
+# themselves, pinned, into a cache): Node.js and npm (raknet-native, jsp-raknet), the
+# Node headers (raknet-native is compiled against them: /usr/include/node), CPython 3.11
+# with venv (the PyPI raknet 0.3.0 wheel is cp311 only) and patch. On Debian 12 these are
+# the packages nodejs, npm, libnode-dev, python3.11 and python3.11-venv, and patch; each
+# is installed only when missing. A Debian without python3.11 (13 has 3.13) stops here:
+# point RAKNET_INTEROP_PYTHON at a CPython 3.11.
+ensure_interop_tools() {
+    local missing=() py
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    if [ -z "${npm_config_nodedir:-}" ] && [ ! -f /usr/include/node/node.h ]; then
+        missing+=(libnode-dev)
+    fi
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    command -v patch >/dev/null 2>&1 || missing+=(patch)
+    py=${RAKNET_INTEROP_PYTHON:-python3.11}
+    if ! "$py" -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 &&
+        ! python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then
+        [ -z "${RAKNET_INTEROP_PYTHON:-}" ] ||
+            die "RAKNET_INTEROP_PYTHON=$RAKNET_INTEROP_PYTHON is not CPython 3.11 (the interop suite's py-raknet needs it)"
+        missing+=(python3.11 python3.11-venv)
+    elif ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1 &&
+        ! python3 -c 'import sys, ensurepip, venv; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then
+        missing+=(python3.11-venv)
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
+        step "installing ${missing[*]} (for the interop suite)"
+        apt_install "${missing[@]}"
+    fi
+}
+
 # Makes sure the rustfmt and clippy cargo subcommands exist.
 ensure_rust_components() {
     local want=()

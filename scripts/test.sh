@@ -62,6 +62,8 @@ fuzz=1
 want_part RAKNET_SKIP_FUZZ "fuzz smoke" "every target" || fuzz=0
 interop=1
 want_part RAKNET_SKIP_INTEROP "interop suite" "every peer" || interop=0
+# node, npm, the Node headers, CPython 3.11 (+ venv), patch: the interop suite's peers.
+if [ "$interop" = 1 ]; then ensure_interop_tools; fi
 
 run_step "cargo fmt --check"
 cargo fmt --all -- --check
