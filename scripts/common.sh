@@ -103,15 +103,22 @@ ensure_interop_tools() {
     fi
     command -v python3 >/dev/null 2>&1 || missing+=(python3)
     command -v patch >/dev/null 2>&1 || missing+=(patch)
-    py=${RAKNET_INTEROP_PYTHON:-python3.11}
-    if ! "$py" -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 &&
-        ! python3 -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then
-        [ -z "${RAKNET_INTEROP_PYTHON:-}" ] ||
-            die "RAKNET_INTEROP_PYTHON=$RAKNET_INTEROP_PYTHON is not CPython 3.11 (the interop suite's py-raknet needs it)"
-        missing+=(python3.11 python3.11-venv)
-    elif ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1 &&
-        ! python3 -c 'import sys, ensurepip, venv; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1; then
-        missing+=(python3.11-venv)
+    # The interpreter tests/interop/lib.sh picks: RAKNET_INTEROP_PYTHON, python3.11, python3.
+    local is311='import sys; assert sys.version_info[:2] == (3, 11)'
+    if [ -n "${RAKNET_INTEROP_PYTHON:-}" ]; then
+        "$RAKNET_INTEROP_PYTHON" -c "$is311; import ensurepip, venv" >/dev/null 2>&1 ||
+            die "RAKNET_INTEROP_PYTHON=$RAKNET_INTEROP_PYTHON is not a CPython 3.11 with venv (the interop suite's py-raknet needs one)"
+    else
+        py=python3
+        if command -v python3.11 >/dev/null 2>&1; then py=python3.11; fi
+        if ! "$py" -c "$is311" >/dev/null 2>&1; then
+            if command -v apt-cache >/dev/null 2>&1 && ! apt-cache show python3.11 >/dev/null 2>&1; then
+                die "the interop suite's py-raknet needs CPython 3.11 and this system has no python3.11 package (Debian 13 has 3.13): install one and set RAKNET_INTEROP_PYTHON, or run with RAKNET_SKIP_INTEROP=1"
+            fi
+            missing+=(python3.11 python3.11-venv)
+        elif ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            missing+=(python3.11-venv)
+        fi
     fi
     if [ "${#missing[@]}" -gt 0 ]; then
         step "installing ${missing[*]} (for the interop suite)"
