@@ -4,6 +4,9 @@
     split_check.py --pcap FILE --peer-port P --size N --seq S --payload helper|rak_client
                    [--delivered FILE | --echo-mismatch-at K]
     split_check.py --self-test      (the payload pattern: known answers, no repeats)
+    split_check.py --sequenced-indexes --pcap FILE --peer-port P
+                                    (prints "frames=N indexes=I,J,..": the sequencing
+                                    indexes of the peer's UNRELIABLE_SEQUENCED user frames)
 
 The capture (tcpdump -i lo, Ethernet or Linux cooked, IPv4/UDP) holds one connection
 between libraknet and a foreign peer whose UDP port is P. The script rebuilds every split
@@ -75,6 +78,39 @@ def frames(dg):
             count, sid, index = info
             yield sid, count, index, dg[i:i + n]
         i += n
+
+
+def sequenced_indexes(pcap, peer_port):
+    """The sequencing indexes of the UNRELIABLE_SEQUENCED user frames (first byte 0x86)
+    the peer sent, in order: what quirk 4 is about (jsp-raknet writes 0 on every one)."""
+    out = []
+    for sport, _dport, dg in udp_payloads(pcap):
+        if sport != peer_port or not dg or not dg[0] & 0x80 or dg[0] & 0x60:
+            continue
+        i = 4
+        try:
+            while i + 3 <= len(dg):
+                flags = dg[i]
+                rel, split = flags >> 5, bool(flags & 0x10)
+                bits = struct.unpack(">H", dg[i + 1:i + 3])[0]
+                i += 3
+                if rel in (2, 3, 4, 6, 7):
+                    i += 3
+                seq = None
+                if rel in (1, 4):
+                    seq = int.from_bytes(dg[i:i + 3], "little")
+                    i += 3
+                if rel in (1, 3, 4, 7):
+                    i += 4
+                if split:
+                    i += 10
+                n = (bits + 7) // 8
+                if rel == 1 and n > 0 and dg[i] == 0x86:
+                    out.append(seq)
+                i += n
+        except IndexError:
+            continue
+    return out
 
 
 def split_messages(pcap, peer_port):
@@ -179,6 +215,15 @@ def self_test():
 def main():
     if sys.argv[1:] == ["--self-test"]:
         sys.exit(self_test())
+    if sys.argv[1:2] == ["--sequenced-indexes"]:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--sequenced-indexes", action="store_true")
+        ap.add_argument("--pcap", required=True)
+        ap.add_argument("--peer-port", type=int, required=True)
+        o = ap.parse_args()
+        idx = sequenced_indexes(o.pcap, o.peer_port)
+        print(f"frames={len(idx)} indexes={','.join(str(i) for i in sorted(set(idx)))}")
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--pcap", help="without it: judge from --delivered alone (weaker: cannot tell whose reassembly)")
     ap.add_argument("--peer-port", type=int, required=True)
