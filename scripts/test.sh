@@ -15,7 +15,7 @@
 # Nothing is skipped silently: every part that does not run prints "SKIPPED: AREA: WHAT
 # (WHY)" and appends it to $RAKNET_SKIP_LOG (the Rust tests, CTest scripts and the interop
 # harness too), and the last line counts them: "all tests passed (N skipped: ...)", or
-# "FAILED at: STEP (N skipped so far)".
+# "FAILED at: STEP (so far N skipped: ...)".
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +29,7 @@ current="setup"
 finish() {
     local rc=$?
     if [ "$rc" != 0 ]; then
-        printf '\nFAILED at: %s (%s so far)\n' "$current" "$(skip_summary "$RAKNET_SKIP_LOG")"
+        printf '\nFAILED at: %s (so far %s)\n' "$current" "$(skip_summary "$RAKNET_SKIP_LOG")"
     fi
     rm -f "$RAKNET_SKIP_LOG"
     exit "$rc"
