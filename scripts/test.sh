@@ -75,11 +75,12 @@ run_step "cargo test --all-targets"
 cargo test --all-targets
 
 # The IPv6 tests' skip path itself: without IPv6 they must be counted, not pass.
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && unshare --net true 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 &&
+    unshare --net true 2>/dev/null; then
     run_step "IPv6 tests without IPv6 are counted skips (tests/no_ipv6.sh)"
     tests/no_ipv6.sh
 else
-    skipped "no-IPv6 check" "tests/no_ipv6.sh" "needs root and unshare --net"
+    skipped "no-IPv6 check" "tests/no_ipv6.sh" "needs root, unshare --net and ip"
 fi
 
 run_step "cmake build ($build, Debug, sanitizers on)"

@@ -17,7 +17,7 @@ want=4 # ipv6_loopback_connects_when_available and the three in loopback_discove
 # run_without_ipv6 ENV...: the IPv6 tests in a namespace with IPv4 loopback only.
 run_without_ipv6() {
     unshare --net env -u RAKNET_SKIP_LOG "$@" bash -c '
-        ip link set lo up && sysctl -qw net.ipv6.conf.lo.disable_ipv6=1 || exit 90
+        ip link set lo up && echo 1 >/proc/sys/net/ipv6/conf/lo/disable_ipv6 || exit 90
         exec cargo test --offline -q --no-fail-fast "$@"' _ "${tests[@]}" "$filter"
 }
 
