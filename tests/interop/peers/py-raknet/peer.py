@@ -121,6 +121,10 @@ def server(o):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     received = {}
+    # who -> echoes held back: RakNet delivers user messages that overtake the peer's
+    # NEW_INCOMING_CONNECTION (under loss or reordering), but send() to that peer fails
+    # until it arrives; so the echoes wait for it, in order (README.md, quirk 18).
+    held = {}
     while not stop:
         p = peer.receive()
         if p is None:
@@ -137,12 +141,22 @@ def server(o):
             else:
                 parsed = parse_payload(data)
                 rel, ch = (parsed[2], parsed[1]) if parsed else (3, o.echo_channel or 0)
-            peer.send(data, PacketPriority.HIGH_PRIORITY, PY_RELIABILITY[rel], ch, sa)
+            args = (data, PacketPriority.HIGH_PRIORITY, PY_RELIABILITY[rel], ch)
+            if who in held:
+                held[who].append(args)
+            elif peer.send(*args, sa) == 0:
+                event("echo-held", peer=who, why="not-yet-connected")
+                held[who] = [args]
         elif pid == M.ID_NEW_INCOMING_CONNECTION:
             event("incoming", peer=who)
+            for args in held.pop(who, []):
+                if peer.send(*args, sa) == 0:
+                    event("echo-failed", peer=who)
         elif pid == M.ID_DISCONNECTION_NOTIFICATION:
+            held.pop(who, None)
             event("disconnected", peer=who, reason="notification", received=received.get(who, 0))
         elif pid == M.ID_CONNECTION_LOST:
+            held.pop(who, None)
             event("disconnected", peer=who, reason="lost", received=received.get(who, 0))
         elif pid in (M.ID_UNCONNECTED_PING, M.ID_UNCONNECTED_PING_OPEN_CONNECTIONS):
             event("ping-seen", peer=who)
