@@ -12,7 +12,7 @@
  *
  * H is an IPv4 or IPv6 literal or a host name ("localhost"); an IPv6 literal makes the
  * client bind "::". Message i is: byte B (default 134, ID_USER_PACKET_ENUM; decimal or
- * 0x hex), i as 4 bytes big-endian, then bytes (i + k) & 0xff up to S bytes. Exit
+ * 0x hex), i as 4 bytes big-endian, then ex_pattern_byte(i, k) up to S bytes. Exit
  * status 0 only if everything expected happened. Unreliable kinds may lose echoes:
  * losses are reported, not failures. The sequenced kinds deliver only the newest of
  * what has arrived: older messages that arrive after a newer one are dropped by design
@@ -66,7 +66,7 @@ static void fill(uint8_t *buf, size_t size, uint8_t first_byte, uint32_t seq)
     buf[3] = (uint8_t)(seq >> 8);
     buf[4] = (uint8_t)seq;
     for (size_t k = 5; k < size; k++) {
-        buf[k] = (uint8_t)(seq + k);
+        buf[k] = ex_pattern_byte(seq, k);
     }
 }
 
@@ -80,7 +80,7 @@ static void on_echo(struct state *s, const uint8_t *data, size_t len)
     uint32_t seq = ((uint32_t)data[1] << 24) | ((uint32_t)data[2] << 16) |
                    ((uint32_t)data[3] << 8) | (uint32_t)data[4];
     for (size_t k = 5; k < len; k++) {
-        if (data[k] != (uint8_t)(seq + k)) {
+        if (data[k] != ex_pattern_byte(seq, k)) {
             printf("corrupt echo %u at byte %zu\n", (unsigned)seq, k);
             s->failed = true;
             return;

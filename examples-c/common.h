@@ -100,6 +100,23 @@ static inline bool ex_is_sequenced(uint32_t r)
     return r == RAK_RELIABILITY_UNRELIABLE_SEQUENCED || r == RAK_RELIABILITY_RELIABLE_SEQUENCED;
 }
 
+/* Byte k of test message `seq`'s payload (rak_client and the interop helpers share it):
+ * a pseudorandom pattern keyed by the sequence number. Each aligned 4-byte word w is
+ * lowbias32(w * 0x9e3779b9 + seq * 0x85ebca6b + 0x6c69626b), little-endian. The hash
+ * is a bijection, so no two aligned words of one message are equal and a fragment
+ * delivered at the wrong offset shows (a pattern repeating every 256 bytes would hide
+ * swapped fragments whose offsets differ by a multiple of 256). */
+static inline uint8_t ex_pattern_byte(uint32_t seq, size_t k)
+{
+    uint32_t x = (uint32_t)(k >> 2) * 0x9e3779b9u + seq * 0x85ebca6bu + 0x6c69626bu;
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return (uint8_t)(x >> (8 * (k & 3)));
+}
+
 /* Parses an unsigned decimal in [min, max] or exits. */
 static inline unsigned long long ex_parse_uint(const char *prog, const char *opt, const char *text,
                                         unsigned long long min, unsigned long long max)

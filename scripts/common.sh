@@ -1,5 +1,5 @@
-# Shared by demo.sh and test.sh (sourced, not run): logging and installing the few
-# system tools the build needs on a fresh Debian machine. Rust itself (cargo, rustc)
+# Shared by demo.sh and test.sh (sourced, not run): logging, counted skips, and
+# installing the system tools the build and the tests need on a fresh Debian machine. Rust itself (cargo, rustc)
 # must already be installed, e.g. with rustup.
 
 # Prints a visible step header.
@@ -10,6 +10,29 @@ step() {
 die() {
     printf 'error: %s\n' "$*" >&2
     exit 1
+}
+
+# skipped AREA WHAT WHY: says that part of the suite did not run, as one line
+# "SKIPPED: AREA: WHAT (WHY)", also appended to $RAKNET_SKIP_LOG when set (scripts/test.sh
+# sets it and counts the lines in its last line; the Rust tests' common::skip, the
+# interop harness and CTest scripts append the same lines). Nothing skips silently.
+skipped() {
+    local line="SKIPPED: $1: $2 ($3)"
+    printf '%s\n' "$line"
+    if [ -n "${RAKNET_SKIP_LOG:-}" ]; then printf '%s\n' "$line" >>"$RAKNET_SKIP_LOG"; fi
+}
+
+# skip_summary FILE: "N skipped" or "N skipped: K AREA, ..." from the SKIPPED lines of FILE.
+skip_summary() {
+    local n
+    n=$(grep -c '^SKIPPED: ' "$1" 2>/dev/null) || n=0
+    if [ "$n" = 0 ]; then
+        echo "0 skipped"
+        return
+    fi
+    printf '%s skipped: %s' "$n" "$(sed -n 's/^SKIPPED: \([^:]*\):.*/\1/p' "$1" | sort | uniq -c |
+        awk '{ c = $1; $1 = ""; printf "%s%d%s", (NR > 1 ? ", " : ""), c, $0 }')"
+    echo
 }
 
 # Runs a command as root: directly when we are root, else through sudo when it exists.
@@ -62,6 +85,45 @@ ensure_tools() {
         3.1[6-9] | 3.[2-9][0-9] | [4-9].*) ;;
         *) die "CMake $v is too old; 3.16 or newer is needed" ;;
     esac
+}
+
+# Makes sure the interop suite's tools exist (tests/interop/setup.sh installs the peers
+# themselves, pinned, into a cache): Node.js and npm (raknet-native, jsp-raknet), the
+# Node headers (raknet-native is compiled against them: /usr/include/node), CPython 3.11
+# with venv (the PyPI raknet 0.3.0 wheel is cp311 only) and patch. On Debian 12 these are
+# the packages nodejs, npm, libnode-dev, python3.11 and python3.11-venv, and patch; each
+# is installed only when missing. A Debian without python3.11 (13 has 3.13) stops here:
+# point RAKNET_INTEROP_PYTHON at a CPython 3.11.
+ensure_interop_tools() {
+    local missing=() py
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    if [ -z "${npm_config_nodedir:-}" ] && [ ! -f /usr/include/node/node.h ]; then
+        missing+=(libnode-dev)
+    fi
+    command -v python3 >/dev/null 2>&1 || missing+=(python3)
+    command -v patch >/dev/null 2>&1 || missing+=(patch)
+    # The interpreter tests/interop/lib.sh picks: RAKNET_INTEROP_PYTHON, python3.11, python3.
+    local is311='import sys; assert sys.version_info[:2] == (3, 11)'
+    if [ -n "${RAKNET_INTEROP_PYTHON:-}" ]; then
+        "$RAKNET_INTEROP_PYTHON" -c "$is311; import ensurepip, venv" >/dev/null 2>&1 ||
+            die "RAKNET_INTEROP_PYTHON=$RAKNET_INTEROP_PYTHON is not a CPython 3.11 with venv (the interop suite's py-raknet needs one)"
+    else
+        py=python3
+        if command -v python3.11 >/dev/null 2>&1; then py=python3.11; fi
+        if ! "$py" -c "$is311" >/dev/null 2>&1; then
+            if command -v apt-cache >/dev/null 2>&1 && ! apt-cache show python3.11 >/dev/null 2>&1; then
+                die "the interop suite's py-raknet needs CPython 3.11 and this system has no python3.11 package (Debian 13 has 3.13): install one and set RAKNET_INTEROP_PYTHON, or run with RAKNET_SKIP_INTEROP=1"
+            fi
+            missing+=(python3.11 python3.11-venv)
+        elif ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            missing+=(python3.11-venv)
+        fi
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
+        step "installing ${missing[*]} (for the interop suite)"
+        apt_install "${missing[@]}"
+    fi
 }
 
 # Makes sure the rustfmt and clippy cargo subcommands exist.

@@ -551,8 +551,9 @@ fn ipv6_loopback_connects_when_available() {
     let mut c = config();
     c.bind = "[::1]:0".parse().unwrap();
     c.proto.max_incoming = 1;
-    let Ok(server) = Peer::start(c.clone()) else {
-        return; // no IPv6 on this machine
+    let Some(server) = common::start_ipv6(c.clone(), "ipv6_loopback_connects_when_available")
+    else {
+        return;
     };
     c.proto.max_incoming = 0;
     let client = Peer::start(c).unwrap();

@@ -1,5 +1,5 @@
-//! Helpers shared by the runtime's loopback test files: peers on `127.0.0.1:0`, and
-//! waiting for an event with a deadline (never sleeping).
+//! Helpers shared by the runtime's loopback test files: peers on `127.0.0.1:0`, waiting
+//! for an event with a deadline (never sleeping), and counted skips.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::net::SocketAddr;
@@ -33,6 +33,50 @@ pub fn server_config(max: u32) -> PeerConfig {
 
 pub fn start(c: PeerConfig) -> Peer {
     Peer::start(c).expect("peer starts")
+}
+
+/// Says that a test could not check what it is named for (e.g. this machine has no
+/// IPv6), so that nothing is skipped silently: prints `SKIPPED: {what} ({why})` and
+/// appends it to the file named by `RAKNET_SKIP_LOG`, which `scripts/test.sh` sets and
+/// counts in its final line. Panics instead under `CI=true` when there is no such file:
+/// a skip nobody counts would look like a pass there.
+pub fn skip(what: &str, why: &str) {
+    let line = format!("SKIPPED: {what} ({why})");
+    eprintln!("{line}");
+    match std::env::var_os("RAKNET_SKIP_LOG") {
+        Some(path) => {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("{line}: cannot append to RAKNET_SKIP_LOG: {e}"));
+            f.write_all(format!("{line}\n").as_bytes())
+                .unwrap_or_else(|e| panic!("{line}: cannot append to RAKNET_SKIP_LOG: {e}"));
+        }
+        None if std::env::var("CI").as_deref() == Ok("true") => panic!(
+            "{line}: under CI=true a skip must be counted (scripts/test.sh sets RAKNET_SKIP_LOG)"
+        ),
+        None => {}
+    }
+}
+
+/// A peer bound to an IPv6 address (`c.bind`), or `None` after a counted [`skip`] of
+/// `test` when the socket cannot be bound (this machine has no IPv6). Any other error
+/// fails the test.
+pub fn start_ipv6(c: PeerConfig, test: &str) -> Option<Peer> {
+    let bind = c.bind;
+    match Peer::start(c) {
+        Ok(p) => Some(p),
+        Err(raknet::runtime::PeerError::Io(e)) => {
+            skip(
+                &format!("IPv6: {test}"),
+                &format!("cannot bind {bind}: {e}"),
+            );
+            None
+        }
+        Err(e) => panic!("{test}: starting a peer on {bind}: {e:?}"),
+    }
 }
 
 /// Waits until `peer` produces an event `f` accepts, skipping (and remembering) others.

@@ -77,6 +77,10 @@ record() {
     if [ -z "$key" ]; then H_SEQ=$((H_SEQ + 1)); key=$H_SEQ; fi
     note="${note//$'\t'/ }"; note="${note//$'\n'/ }"
     printf '%05d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$peer" "$dir" "$scen" "$res" "$secs" "$note" >> "$H_RESULTS"
+    # scripts/test.sh counts every skipped row in its last line (scripts/common.sh, skipped).
+    if [ "$res" = skip ] && [ -n "${RAKNET_SKIP_LOG:-}" ]; then
+        printf 'SKIPPED: interop: %s %s %s (%s)\n' "$peer" "$dir" "$scen" "${note:-no reason given}" >> "$RAKNET_SKIP_LOG"
+    fi
     printf '%-14s %-28s %-16s %-11s %6ss  %s\n' "$peer" "$dir" "$scen" "$res" "$secs" "$note" >&2
 }
 

@@ -3,6 +3,10 @@
 
     split_check.py --pcap FILE --peer-port P --size N --seq S --payload helper|rak_client
                    [--delivered FILE | --echo-mismatch-at K]
+    split_check.py --self-test      (the payload pattern: known answers, no repeats)
+    split_check.py --sequenced-indexes --pcap FILE --peer-port P
+                                    (prints "frames=N indexes=I,J,..": the sequencing
+                                    indexes of the peer's UNRELIABLE_SEQUENCED user frames)
 
 The capture (tcpdump -i lo, Ethernet or Linux cooked, IPv4/UDP) holds one connection
 between libraknet and a foreign peer whose UDP port is P. The script rebuilds every split
@@ -76,6 +80,39 @@ def frames(dg):
         i += n
 
 
+def sequenced_indexes(pcap, peer_port):
+    """The sequencing indexes of the UNRELIABLE_SEQUENCED user frames (first byte 0x86)
+    the peer sent, in order: what quirk 4 is about (jsp-raknet writes 0 on every one)."""
+    out = []
+    for sport, _dport, dg in udp_payloads(pcap):
+        if sport != peer_port or not dg or not dg[0] & 0x80 or dg[0] & 0x60:
+            continue
+        i = 4
+        try:
+            while i + 3 <= len(dg):
+                flags = dg[i]
+                rel, split = flags >> 5, bool(flags & 0x10)
+                bits = struct.unpack(">H", dg[i + 1:i + 3])[0]
+                i += 3
+                if rel in (2, 3, 4, 6, 7):
+                    i += 3
+                seq = None
+                if rel in (1, 4):
+                    seq = int.from_bytes(dg[i:i + 3], "little")
+                    i += 3
+                if rel in (1, 3, 4, 7):
+                    i += 4
+                if split:
+                    i += 10
+                n = (bits + 7) // 8
+                if rel == 1 and n > 0 and dg[i] == 0x86:
+                    out.append(seq)
+                i += n
+        except IndexError:
+            continue
+    return out
+
+
 def split_messages(pcap, peer_port):
     """{'to_peer'|'from_peer': [(count, {index: data}), ...]} in order of first fragment."""
     out = {"to_peer": collections.OrderedDict(), "from_peer": collections.OrderedDict()}
@@ -94,13 +131,30 @@ def split_messages(pcap, peer_port):
     return {k: list(v.values()) for k, v in out.items()}
 
 
+def pattern(seq, size):
+    """Message seq's keyed pattern (README.md, "Payload"; ex_pattern_byte in
+    examples-c/common.h): aligned word w is lowbias32(w*0x9e3779b9 + seq*0x85ebca6b +
+    0x6c69626b), little-endian."""
+    m = 0xFFFFFFFF
+    x0 = (seq * 0x85EBCA6B + 0x6C69626B) & m
+    out = bytearray()
+    for w in range((size + 3) // 4):
+        x = (w * 0x9E3779B9 + x0) & m
+        x ^= x >> 16
+        x = (x * 0x7FEB352D) & m
+        x ^= x >> 15
+        x = (x * 0x846CA68B) & m
+        x ^= x >> 16
+        out += x.to_bytes(4, "little")
+    return bytes(out[:size])
+
+
 def expected(kind, seq, size):
     if kind == "helper":   # tests/interop/README.md: first, u32be seq, channel 0, RELIABLE_ORDERED 3
         head = bytes([0x86]) + seq.to_bytes(4, "big") + bytes([0, 3])
-    else:                  # rak_client: 134, u32be seq, then (seq + k) & 0xff from k = 5
+    else:                  # rak_client: 134, u32be seq, then the pattern from byte 5
         head = bytes([134]) + seq.to_bytes(4, "big")
-    period = bytes((seq + i) & 0xFF for i in range(256))
-    return head + (period * (size // 256 + 2))[len(head):size]
+    return head + pattern(seq, size)[len(head):]
 
 
 def is_permutation(data, frags):
@@ -127,7 +181,49 @@ def whole(msg):
     return b"".join(parts[i] for i in range(count))
 
 
+def self_test():
+    """Checks the payload pattern (run.sh runs this first); exit status 1 on a problem."""
+    problems = []
+    # Known answers, the same from ex_pattern_byte (examples-c/common.h) and the helpers.
+    for seq, want in ((0, "96c089ff4bffdd9f20b67e54cb8151a1"), (1, "62b5f3efa3594c8c5c8ab1966c8c16e8"),
+                      (0xFFFFFFFF, None)):
+        got = pattern(seq, 16).hex()
+        if want is not None and got != want:
+            problems.append(f"pattern({seq}) starts {got}, not {want}")
+    size = 1 << 20
+    for kind in ("rak_client", "helper"):
+        msg = expected(kind, 0, size)
+        words = [msg[i:i + 4] for i in range(8, size, 4)]
+        if len(set(words)) != len(words):
+            problems.append(f"{kind}: an aligned 4-byte word repeats within one 1 MiB message")
+        # Two equal fragments 256 bytes times anything apart, swapped: must show.
+        frag = 1280
+        frags = [msg[i:i + frag] for i in range(0, size, frag)]
+        swapped = b"".join([frags[0], frags[2], frags[1]] + frags[3:])
+        if swapped == msg:
+            problems.append(f"{kind}: swapping fragments 1 and 2 ({frag} bytes each) leaves the message unchanged")
+        elif not is_permutation(swapped, frags):
+            problems.append(f"{kind}: a reordering of the fragments is not recognised as one")
+    if pattern(1, 64) == pattern(2, 64):
+        problems.append("messages 1 and 2 have the same pattern")
+    for p in problems:
+        print(f"self-test: {p}")
+    print("self-test: " + ("FAILED" if problems else "ok"))
+    return 1 if problems else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(self_test())
+    if sys.argv[1:2] == ["--sequenced-indexes"]:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--sequenced-indexes", action="store_true")
+        ap.add_argument("--pcap", required=True)
+        ap.add_argument("--peer-port", type=int, required=True)
+        o = ap.parse_args()
+        idx = sequenced_indexes(o.pcap, o.peer_port)
+        print(f"frames={len(idx)} indexes={','.join(str(i) for i in sorted(set(idx)))}")
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--pcap", help="without it: judge from --delivered alone (weaker: cannot tell whose reassembly)")
     ap.add_argument("--peer-port", type=int, required=True)

@@ -84,14 +84,31 @@ function unsupported (what) {
   process.exit(EXIT.UNSUPPORTED)
 }
 
-// byte 0 first byte, 1..4 u32be seq, 5 channel, 6 reliability, then (seq + i) & 0xff at offset i.
+// Aligned 4-byte word w of message seq's pattern (README.md, "Payload"; the same as
+// ex_pattern_byte in examples-c/common.h): lowbias32 of a value keyed by seq, a
+// bijection of w, so no two aligned words of one message repeat.
+function patternWord (seq, w) {
+  let x = (Math.imul(w, 0x9e3779b9) + Math.imul(seq, 0x85ebca6b) + 0x6c69626b) >>> 0
+  x ^= x >>> 16
+  x = Math.imul(x, 0x7feb352d) >>> 0
+  x ^= x >>> 15
+  x = Math.imul(x, 0x846ca68b) >>> 0
+  x ^= x >>> 16
+  return x >>> 0
+}
+
+function patternByte (seq, i) {
+  return (patternWord(seq, i >>> 2) >>> (8 * (i & 3))) & 0xff
+}
+
+// byte 0 first byte, 1..4 u32be seq, 5 channel, 6 reliability, then patternByte(seq, i) at offset i.
 function makePayload (firstByte, seq, channel, reliability, size) {
   const b = Buffer.alloc(Math.max(size, HEADER_LEN))
   b[0] = firstByte
   b.writeUInt32BE(seq >>> 0, 1)
   b[5] = channel
   b[6] = reliability
-  for (let i = HEADER_LEN; i < b.length; i++) b[i] = (seq + i) & 0xff
+  for (let i = HEADER_LEN; i < b.length; i++) b[i] = patternByte(seq, i)
   return b
 }
 
@@ -101,7 +118,7 @@ function parsePayload (buf) {
   const seq = buf.readUInt32BE(1)
   let valid = buf[5] < 32 && buf[6] <= 4
   for (let i = HEADER_LEN; valid && i < buf.length; i++) {
-    if (buf[i] !== ((seq + i) & 0xff)) valid = false
+    if (buf[i] !== patternByte(seq, i)) valid = false
   }
   return { seq, channel: buf[5], reliability: buf[6], valid }
 }
@@ -246,6 +263,7 @@ module.exports = {
   event,
   unsupported,
   makePayload,
+  patternByte,
   parsePayload,
   echoParams,
   describe,

@@ -7,6 +7,7 @@ shutting its peer down (RakNet then sends ID_DISCONNECTION_NOTIFICATION).
 """
 
 import argparse
+import array
 import json
 import os
 import signal
@@ -55,13 +56,32 @@ def result(ok, **fields):
     print(" ".join(["RESULT", "pass" if ok else "fail"] + [f"{k}={v}" for k, v in fields.items()]), flush=True)
 
 
+M32 = 0xFFFFFFFF
+
+
+def pattern(seq, size):
+    """The first `size` bytes of message seq's pattern (README.md, "Payload"; the same as
+    ex_pattern_byte in examples-c/common.h): aligned 4-byte word w is lowbias32 of a value
+    keyed by seq, little-endian; a bijection of w, so no aligned word repeats."""
+    words = array.array("I")
+    x0 = (seq * 0x85EBCA6B + 0x6C69626B) & M32
+    for w in range((size + 3) // 4):
+        x = (w * 0x9E3779B9 + x0) & M32
+        x ^= x >> 16
+        x = (x * 0x7FEB352D) & M32
+        x ^= x >> 15
+        x = (x * 0x846CA68B) & M32
+        x ^= x >> 16
+        words.append(x)
+    if sys.byteorder == "big":
+        words.byteswap()
+    return words.tobytes()[:size]
+
+
 def make_payload(first, seq, ch, rel, size):
     size = max(size, HEADER_LEN)
     head = bytes([first]) + seq.to_bytes(4, "big") + bytes([ch, rel])
-    # filler byte at offset i is (seq + i) & 0xff: one period of 256 repeated
-    period = bytes(((seq + i) & 0xFF) for i in range(256))
-    body = (period * (size // 256 + 1))[HEADER_LEN:size]
-    return head + body
+    return head + pattern(seq, size)[HEADER_LEN:]
 
 
 def parse_payload(buf):
@@ -101,6 +121,10 @@ def server(o):
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     received = {}
+    # who -> echoes held back: RakNet delivers user messages that overtake the peer's
+    # NEW_INCOMING_CONNECTION (under loss or reordering), but send() to that peer fails
+    # until it arrives; so the echoes wait for it, in order (README.md, quirk 18).
+    held = {}
     while not stop:
         p = peer.receive()
         if p is None:
@@ -117,12 +141,22 @@ def server(o):
             else:
                 parsed = parse_payload(data)
                 rel, ch = (parsed[2], parsed[1]) if parsed else (3, o.echo_channel or 0)
-            peer.send(data, PacketPriority.HIGH_PRIORITY, PY_RELIABILITY[rel], ch, sa)
+            args = (data, PacketPriority.HIGH_PRIORITY, PY_RELIABILITY[rel], ch)
+            if who in held:
+                held[who].append(args)
+            elif peer.send(*args, sa) == 0:
+                event("echo-held", peer=who, why="not-yet-connected")
+                held[who] = [args]
         elif pid == M.ID_NEW_INCOMING_CONNECTION:
             event("incoming", peer=who)
+            for args in held.pop(who, []):
+                if peer.send(*args, sa) == 0:
+                    event("echo-failed", peer=who)
         elif pid == M.ID_DISCONNECTION_NOTIFICATION:
+            held.pop(who, None)
             event("disconnected", peer=who, reason="notification", received=received.get(who, 0))
         elif pid == M.ID_CONNECTION_LOST:
+            held.pop(who, None)
             event("disconnected", peer=who, reason="lost", received=received.get(who, 0))
         elif pid in (M.ID_UNCONNECTED_PING, M.ID_UNCONNECTED_PING_OPEN_CONNECTIONS):
             event("ping-seen", peer=who)
@@ -175,7 +209,9 @@ class Client:
                 return
             data = p.data
             pid = data[0]
-            if pid >= USER:
+            # A 1 MiB message is always the big echo, even when a misplaced first
+            # fragment (quirk 2) left another first byte.
+            if pid >= USER or len(data) == BIG_SIZE:
                 self.inbox.append(data)
             elif pid == M.ID_CONNECTION_REQUEST_ACCEPTED:
                 self.state, self.server = "connected", p.system_address
@@ -264,6 +300,9 @@ def run_steps(c, o):
             for buf in c.inbox:
                 last = time.time()
                 s = int.from_bytes(buf[1:5], "big") if len(buf) >= 5 else -1
+                if s not in sent and len(buf) == BIG_SIZE:
+                    # Its header may be wrong too (quirk 2): the big echo of this step.
+                    s = next((k for k, v in sent.items() if len(v) == BIG_SIZE), s)
                 want = sent.get(s)
                 if want is None:
                     error = f"unexpected echo seq={s} len={len(buf)}"

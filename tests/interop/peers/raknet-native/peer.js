@@ -50,6 +50,15 @@ async function server (o) {
   const srv = new RakServer(o.host, o.port, options)
   srv.setPongResponse(Buffer.from(o.offlineData ?? ''))
   const received = new Map() // peer -> user messages received
+  // peer -> echoes held back. RakNet delivers user messages that overtake the peer's
+  // NEW_INCOMING_CONNECTION (under loss or reordering), but Send() to that peer fails until
+  // it arrives; so the echoes wait for it, in order (README.md, quirk 18).
+  const held = new Map()
+  const echo = (address, peer, args) => {
+    const [h, p] = address.split('/')
+    const r = srv.send(h, parseInt(p, 10), ...args)
+    if (r <= 0) C.event('echo-failed', { peer, code: r })
+  }
   const onPackets = packets => {
     for (const [ab, address, guid] of packets) {
       const buf = Buffer.from(ab)
@@ -59,14 +68,23 @@ async function server (o) {
         received.set(peer, (received.get(peer) || 0) + 1)
         C.event('message', { peer, ...C.describe(buf) })
         const { reliability, channel } = C.echoParams(o, buf)
+        const args = [toArrayBuffer(buf), HIGH_PRIORITY, reliability, channel, false]
         const [h, p] = address.split('/')
-        const r = srv.send(h, parseInt(p, 10), toArrayBuffer(buf), HIGH_PRIORITY, reliability, channel, false)
-        if (r <= 0) C.event('echo-failed', { peer, code: r })
+        if (held.has(peer)) {
+          held.get(peer).push(args)
+        } else if (srv.send(h, parseInt(p, 10), ...args) <= 0) {
+          C.event('echo-held', { peer, why: 'not yet connected' })
+          held.set(peer, [args])
+        }
       } else if (id === ID.NEW_INCOMING_CONNECTION) {
         C.event('incoming', { peer, guid })
+        for (const args of held.get(peer) || []) echo(address, peer, args)
+        held.delete(peer)
       } else if (id === ID.DISCONNECTION_NOTIFICATION) {
+        held.delete(peer)
         C.event('disconnected', { peer, reason: 'notification', received: received.get(peer) || 0 })
       } else if (id === ID.CONNECTION_LOST) {
+        held.delete(peer)
         C.event('disconnected', { peer, reason: 'lost', received: received.get(peer) || 0 })
       } else if (id === 0x01 || id === 0x02) {
         C.event('ping-seen', { peer })

@@ -147,9 +147,25 @@ fn make_payload(first: u8, seq: u32, ch: u8, rel: u8, size: usize) -> Vec<u8> {
     b.push(ch);
     b.push(rel);
     for i in HEADER_LEN..size {
-        b.push((seq as usize).wrapping_add(i) as u8);
+        b.push(pattern_byte(seq, i));
     }
     b
+}
+
+/// Byte `i` of message `seq`'s pattern (README.md, "Payload"; the same as
+/// `ex_pattern_byte` in examples-c/common.h): aligned 4-byte word w is lowbias32 of a
+/// value keyed by seq, little-endian; a bijection of w, so no aligned word repeats.
+fn pattern_byte(seq: u32, i: usize) -> u8 {
+    let mut x = ((i >> 2) as u32)
+        .wrapping_mul(0x9e37_79b9)
+        .wrapping_add(seq.wrapping_mul(0x85eb_ca6b))
+        .wrapping_add(0x6c69_626b);
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^= x >> 16;
+    (x >> (8 * (i & 3))) as u8
 }
 
 /// (seq, channel, reliability) when `buf` is a well-formed test payload.
@@ -161,7 +177,7 @@ fn parse_payload(buf: &[u8]) -> Option<(u32, u8, u8)> {
     let ok = buf[HEADER_LEN..]
         .iter()
         .enumerate()
-        .all(|(i, b)| *b == (seq as usize).wrapping_add(i + HEADER_LEN) as u8);
+        .all(|(i, b)| *b == pattern_byte(seq, i + HEADER_LEN));
     ok.then_some((seq, buf[5], buf[6]))
 }
 
