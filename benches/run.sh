@@ -29,6 +29,21 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 
+# The baselines are part of the measurement: a fresh machine gets them rather than a
+# report without them. ENet from Debian (libenet-dev), RakNet 4.081 C++ for T6 from the
+# interop suite's pinned npm raknet-native build (cached in ~/.cache/libraknet-interop).
+# shellcheck source=scripts/common.sh
+. "$root/scripts/common.sh"
+if [[ $do_build == 1 ]]; then
+  ensure_tools
+  dpkg -s libenet-dev >/dev/null 2>&1 || apt_install libenet-dev
+  if [[ " ${suite_args[*]} " != *" --quick "* ]]; then
+    ensure_interop_tools
+    "$root/tests/interop/setup.sh" raknet-native \
+      || echo "RakNet 4 (npm raknet-native) could not be built: T6 runs without it" >&2
+  fi
+fi
+
 if [[ $do_build == 1 ]]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRAKNET_BENCH_BASELINES=ON \
         -DRAKNET_BUILD_TESTS=OFF >/dev/null
