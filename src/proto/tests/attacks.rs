@@ -444,11 +444,16 @@ fn request_1_cookie(lab: &mut Lab, addr: SocketAddr) -> Option<u32> {
 }
 
 fn request_2(cookie: Option<u32>, guid: u64) -> Vec<u8> {
+    request_2_to(server_addr(), cookie, guid)
+}
+
+/// OPEN_CONNECTION_REQUEST_2 for the server at `server` (MTU 1492), with `cookie`.
+pub(super) fn request_2_to(server: SocketAddr, cookie: Option<u32>, guid: u64) -> Vec<u8> {
     let mut buf = Vec::new();
     Offline::OpenConnectionRequest2 {
         cookie,
         has_challenge: false,
-        server_addr: server_addr(),
+        server_addr: server,
         mtu: 1492,
         guid,
     }

@@ -49,16 +49,7 @@ fn cookie_of(ep: &mut Endpoint, now: Time, from: SocketAddr) -> Option<u32> {
 }
 
 fn request_2(cookie: Option<u32>, guid: u64) -> Vec<u8> {
-    let mut buf = Vec::new();
-    Offline::OpenConnectionRequest2 {
-        cookie,
-        has_challenge: false,
-        server_addr: server_addr(),
-        mtu: 1492,
-        guid,
-    }
-    .encode(&mut buf);
-    buf
+    super::attacks::request_2_to(server_addr(), cookie, guid)
 }
 
 /// Two servers configured alike (same GUID, same seed, no cookie secret given) make
