@@ -14,6 +14,7 @@ mod connection;
 mod endpoint;
 pub mod error;
 pub mod event;
+mod handshake;
 pub(crate) mod idhash;
 pub mod options;
 pub(crate) mod reliability;

@@ -72,13 +72,13 @@ impl Endpoint {
 
     /// Counts a malformed datagram against `from` (`Config::abuse_threshold`); enough
     /// punished endpoints of one IP widen to the IP (`Config::abuse_widen`).
-    pub(super) fn note_malformed(&mut self, now: Time, from: SocketAddr) {
+    pub(in crate::proto) fn note_malformed(&mut self, now: Time, from: SocketAddr) {
         let limits = self.config.abuse_limits();
         self.abuse.record(now, from, &limits);
     }
 
     /// The frequency limit lets `from` take a connection slot now (and records it).
-    pub(super) fn may_take_slot(&mut self, now: Time, from: SocketAddr) -> bool {
+    pub(in crate::proto) fn may_take_slot(&mut self, now: Time, from: SocketAddr) -> bool {
         let ip = from.ip();
         !self.config.limit_ip_connection_frequency
             || (self.config.ip_frequency_exempts_loopback && canonical(ip).is_loopback())

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use crate::proto::endpoint::COOKIE_EPOCH;
+use crate::proto::handshake::cookies::COOKIE_EPOCH;
 use crate::proto::wire::offline::{self, Offline};
 use crate::proto::{Config, CookieSecret, Endpoint, Time};
 
