@@ -1,11 +1,11 @@
-//! The endpoint: classifies incoming datagrams (docs/protocol.md §1.5), answers
-//! unconnected pings and advertisements (§4.2, §4.3), and owns the connection and
-//! attempt tables, their timers and the queue of connections with something to send.
-//! The offline handshake (§5.2–5.5: MTU probing, cookies, taking a slot, refusals) lives
-//! in `handshake/`; everything per connection in `connection.rs`; the ban list and
-//! per-IP tables in `access.rs`, enforced by `endpoint/gate.rs`; the application's
-//! management calls (bans, lookups, per-connection timeouts, advertising) in
-//! `endpoint/manage.rs`.
+//! The endpoint: classifies incoming datagrams (docs/protocol.md §1.5), and owns the
+//! connection and attempt tables, their timers and the queue of connections with
+//! something to send. Offline messages (§4: pings, pongs, advertisements) are handled in
+//! `endpoint/offline.rs`; the offline handshake (§5.2–5.5: MTU probing, cookies, taking
+//! a slot, refusals) in `handshake/`; everything per connection in `connection.rs`; the
+//! ban list and per-IP tables in `access.rs`, enforced by `endpoint/gate.rs`; the
+//! application's management calls (bans, lookups, per-connection timeouts, advertising)
+//! in `endpoint/manage.rs`.
 //!
 //! The fields the handshake works on are visible to `proto` (`pub(super)`); the rest
 //! stay private to the endpoint.
@@ -26,12 +26,11 @@ use super::options::{Receipt, SendOptions};
 use super::rng::Rng;
 use super::stats::{ConnStats, EndpointStats};
 use super::time::Time;
-use super::wire::id;
-use super::wire::offline::{self, Offline};
 
 mod budget;
 mod gate;
 mod manage;
+mod offline;
 mod secure;
 
 /// A datagram to send: the bytes are in the buffer passed to `poll_transmit`.
@@ -46,9 +45,7 @@ pub struct Transmit {
 const MAX_OFFLINE_QUEUE: usize = 1024;
 /// Pongs and advertisements (which anyone can make us report) are dropped while this
 /// many events wait to be polled, so a flood cannot grow the event queue.
-const MAX_PENDING_OFFLINE_EVENTS: usize = 4096;
-/// Bytes of an unconnected pong before its offline data.
-const PONG_HEADER: usize = 33;
+pub(super) const MAX_PENDING_OFFLINE_EVENTS: usize = 4096;
 /// Connected-mode datagrams above this are dropped: RakNet peers never exceed 1492 bytes
 /// (some Bedrock servers overshoot their MTU by a few dozen bytes, docs/protocol.md §8.5).
 const MAX_CONNECTED_DATAGRAM: usize = 1600;
@@ -268,22 +265,6 @@ impl Endpoint {
         }
     }
 
-    /// Sends an unconnected ping to `addr`.
-    pub fn ping(&mut self, now: Time, addr: SocketAddr, open_connections_only: bool) {
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        Offline::UnconnectedPing {
-            open_connections_only,
-            time: now.as_millis(),
-            guid: Some(self.guid),
-        }
-        .encode(&mut buf);
-        // Padded to the largest pong, so a server that never answers with more bytes than
-        // it received can still send its whole offline data back to us.
-        buf.resize(PONG_HEADER + MAX_OFFLINE_DATA, 0);
-        self.queue_offline(addr, buf);
-    }
-
     pub(super) fn queue_offline(&mut self, to: SocketAddr, buf: Vec<u8>) {
         if self.offline_out.len() < MAX_OFFLINE_QUEUE {
             self.offline_out.push_back((to, buf));
@@ -314,7 +295,7 @@ impl Endpoint {
         let decoded = if handshake {
             None
         } else {
-            offline::decode(bytes)
+            super::wire::offline::decode(bytes)
         };
         if ignored && (handshake || decoded.is_some()) {
             self.stats.dropped.ignored_abusive += 1;
@@ -460,118 +441,6 @@ impl Endpoint {
         }
         if let Some(k) = new {
             self.timers.insert((k, id));
-        }
-    }
-
-    fn handle_offline(&mut self, now: Time, from: SocketAddr, bytes: &[u8], msg: Offline<'_>) {
-        let received = bytes.len();
-        match msg {
-            Offline::UnconnectedPing {
-                open_connections_only,
-                time,
-                ..
-            } => {
-                if open_connections_only && self.incoming_full() {
-                    return;
-                }
-                let mut buf = self.spare.pop().unwrap_or_default();
-                buf.clear();
-                let prefixed;
-                let data = if self.config.is_bedrock() {
-                    prefixed = bedrock_pong_data(&self.config.offline_data);
-                    &prefixed[..]
-                } else {
-                    &self.config.offline_data[..]
-                };
-                let limit = received.saturating_mul(self.config.ping_amplification.max(1) as usize);
-                let data = if PONG_HEADER + data.len() <= limit {
-                    data
-                } else {
-                    self.stats.dropped.amplification += 1;
-                    // Without the data; a Bedrock pong keeps its (zero) length field, which
-                    // its clients require (docs/protocol.md §4.2).
-                    if self.config.is_bedrock() {
-                        &[0u8, 0][..]
-                    } else {
-                        &[][..]
-                    }
-                };
-                if PONG_HEADER + data.len() > limit {
-                    self.recycle(buf);
-                    return;
-                }
-                Offline::UnconnectedPong {
-                    time,
-                    guid: self.guid,
-                    data,
-                }
-                .encode(&mut buf);
-                self.queue_offline(from, buf);
-            }
-            Offline::UnconnectedPong { time, guid, data } => {
-                let rtt = Duration::from_millis(now.as_millis().saturating_sub(time));
-                let data = match (self.config.is_bedrock(), data) {
-                    // Bedrock pongs carry a u16be length before the string (docs/protocol.md
-                    // §4.2); hand the application the string alone when it adds up.
-                    (true, [hi, lo, rest @ ..])
-                        if usize::from(u16::from_be_bytes([*hi, *lo])) == rest.len() =>
-                    {
-                        rest
-                    }
-                    _ => data,
-                };
-                self.push_offline_event(Event::Pong {
-                    addr: from,
-                    guid,
-                    rtt,
-                    data: data.to_vec(),
-                });
-            }
-            Offline::OpenConnectionRequest1 { protocol, mtu } => {
-                self.on_request_1(now, from, bytes, protocol, mtu)
-            }
-            Offline::OpenConnectionRequest2 {
-                cookie, guid, mtu, ..
-            } => self.on_request_2(now, from, received, cookie, guid, mtu),
-            Offline::OpenConnectionReply1 {
-                guid,
-                cookie,
-                has_public_key,
-                mtu,
-            } => {
-                let offer = super::wire::secure::offer_of(bytes);
-                self.on_reply_1(now, from, guid, cookie, has_public_key, mtu, offer)
-            }
-            Offline::OpenConnectionReply2 {
-                guid,
-                mtu,
-                security,
-                ..
-            } => self.on_reply_2(now, from, guid, mtu, security),
-            Offline::Rejection { id: rid, .. } => self.on_rejection(from, rid),
-            Offline::IncompatibleProtocol { protocol, .. } => self.fail_attempt(
-                from,
-                ConnectFailure::IncompatibleProtocol {
-                    server_version: protocol,
-                },
-            ),
-            Offline::OutOfBand { guid, payload } => match payload.split_first() {
-                Some((&id::ADVERTISE_SYSTEM, data)) => self.push_offline_event(Event::Advertise {
-                    addr: from,
-                    guid,
-                    data: data.to_vec(),
-                }),
-                _ => self.stats.dropped.out_of_band_ignored += 1,
-            },
-        }
-    }
-
-    /// Reports an event caused by an unconnected sender, unless too many events wait.
-    fn push_offline_event(&mut self, e: Event) {
-        if self.events.len() < MAX_PENDING_OFFLINE_EVENTS {
-            self.events.push_back(e);
-        } else {
-            self.stats.dropped.event_queue_full += 1;
         }
     }
 
@@ -742,14 +611,4 @@ impl Endpoint {
     pub fn stats(&self) -> &EndpointStats {
         &self.stats
     }
-}
-
-/// Bedrock-flavour pong data: the application's bytes behind a `u16be` length
-/// (docs/protocol.md §4.2), kept within RakNet's 399-byte limit.
-fn bedrock_pong_data(data: &[u8]) -> Vec<u8> {
-    let n = data.len().min(MAX_OFFLINE_DATA - 2);
-    let mut v = Vec::with_capacity(n + 2);
-    v.extend_from_slice(&(n as u16).to_be_bytes());
-    v.extend_from_slice(&data[..n]);
-    v
 }
