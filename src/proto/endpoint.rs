@@ -60,7 +60,7 @@ pub struct Endpoint {
     pub(super) guid: u64,
     /// SipHash key of the cookies (`Config::cookie_secret`), never derived from the
     /// seed or the GUID.
-    pub(super) cookie_key: (u64, u64),
+    pub(super) cookie_key: super::handshake::cookies::CookieKey,
     /// Boxed: the table then holds a pointer per slot, not a whole connection, and a
     /// growing table moves pointers.
     /// Keyed by locally assigned ids: the cheap hasher (looked up per message sent).

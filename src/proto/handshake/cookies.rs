@@ -22,8 +22,20 @@ pub(in crate::proto) const COOKIE_EPOCH: Duration = Duration::from_secs(30);
 
 /// The key cookies are made with: `Config::cookie_secret`, else one from the operating
 /// system, never derived from the seed or the GUID.
-pub(in crate::proto) fn cookie_key(secret: Option<CookieSecret>) -> (u64, u64) {
-    secret.map_or_else(os_cookie_key, |s| s.words())
+pub(in crate::proto) fn cookie_key(secret: Option<CookieSecret>) -> CookieKey {
+    let (a, b) = secret.map_or_else(os_cookie_key, |s| s.words());
+    CookieKey(a, b)
+}
+
+/// The SipHash key of an endpoint's cookies. Its `Debug` output hides it, so that
+/// printing an `Endpoint` never shows what would let anyone forge cookies.
+#[derive(Copy, Clone)]
+pub(in crate::proto) struct CookieKey(u64, u64);
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieKey(..)")
+    }
 }
 
 impl Endpoint {

@@ -155,3 +155,23 @@ fn request_2_without_a_cookie_is_counted_as_a_refusal() {
     assert!(open.conn_by_addr(from).is_some());
     assert_eq!(open.stats().refused.missing_cookie, 0);
 }
+
+/// Printing an endpoint never shows the key its cookies are made with.
+#[test]
+fn an_endpoint_printed_does_not_show_its_cookie_key() {
+    let secret = CookieSecret([0xA5; 16]);
+    let ep = Endpoint::new(
+        Config {
+            cookie_secret: Some(secret),
+            ..Config::default()
+        },
+        server_addr(),
+    );
+    let printed = format!("{ep:?}");
+    let (a, b) = (
+        u64::from_le_bytes([0xA5; 8]).to_string(),
+        format!("{:x}", u64::from_le_bytes([0xA5; 8])),
+    );
+    assert!(printed.contains("CookieKey(..)"), "{printed}");
+    assert!(!printed.contains(&a) && !printed.to_lowercase().contains(&b));
+}
