@@ -7,7 +7,8 @@
 //! `wake.rs` (sleeping and waking the loop), `queues.rs` (commands, events, overflow),
 //! `registry.rs` (connection states readable from any thread), `budget.rs` (send-buffer
 //! accounting per connection), `netsim.rs` (the built-in network simulator),
-//! `shared.rs` (what the threads share), `pool.rs` (recycled message buffers), `clock.rs` (the one real clock), `log.rs` (the
+//! `shared.rs` (what the threads share), `types.rs` (the event and connection types
+//! every layer of the runtime names), `pool.rs` (recycled message buffers), `clock.rs` (the one real clock), `log.rs` (the
 //! logging facade and the quiet panic hook).
 
 mod budget;
@@ -21,11 +22,11 @@ mod registry;
 mod shared;
 mod socket;
 mod thread;
+mod types;
 mod wake;
 
 pub use log::{LogLevel, LogSink, Logger};
 pub use netsim::{SimConfig, SimStats, MAX_SIM_DELAY};
-pub use peer::{
-    ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent, RuntimeStats, MAX_ADVERTISE_DATA,
-};
+pub use peer::{Peer, PeerConfig, PeerError, RuntimeStats, MAX_ADVERTISE_DATA};
 pub use pool::recycle;
+pub use types::{ConnInfo, ConnState, PeerEvent};

@@ -26,10 +26,9 @@ use super::queues::Command;
 use super::shared::{Shared, Stop};
 use super::socket::{BindOptions, Socket};
 use super::thread::{Driver, Retune};
+use super::types::{ConnInfo, ConnState, PeerEvent};
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
-use crate::proto::{
-    self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
-};
+use crate::proto::{self, ConnId, ConnectError, ConnectOptions, Endpoint, Receipt, SendOptions};
 
 /// Sends at least this far apart (per peer) are applied and transmitted by the sending
 /// thread when it can take the network thread's state at once (`Peer::send`): a round
@@ -127,39 +126,6 @@ pub enum PeerError {
     Connect(proto::ConnectError),
     /// The network thread failed (panicked); the peer is unusable.
     Failed,
-}
-
-/// State of a connection as seen from application threads.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ConnState {
-    /// Outgoing attempt in progress.
-    Connecting,
-    /// Handshake complete.
-    Connected,
-    /// Close requested, not finished.
-    Disconnecting,
-}
-
-/// Snapshot of a connection's identity.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// Remote address.
-    pub addr: SocketAddr,
-    /// Remote GUID (0 until known).
-    pub guid: u64,
-    /// Accepted (true) or initiated (false) by us.
-    pub incoming: bool,
-    /// Current state.
-    pub state: ConnState,
-}
-
-/// An event for the application.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PeerEvent {
-    /// From the protocol core.
-    Net(Event),
-    /// The network thread failed; every later call returns `PeerError::Failed`.
-    Fatal,
 }
 
 /// One RakNet peer: a UDP socket and the network thread that owns it.

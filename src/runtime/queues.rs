@@ -31,8 +31,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::clock;
 use super::netsim::SimConfig;
-use super::peer::PeerEvent;
 use super::pool::PooledBuf;
+use super::types::PeerEvent;
 use super::wake::AppPoll;
 use crate::proto::{ConnId, ConnStats, ConnectOptions, EndpointStats, Receipt, SendOptions};
 

@@ -14,10 +14,10 @@ use parking_lot::Mutex;
 use super::budget::SendBudgets;
 use super::log::DeferredLogs;
 use super::netsim::SimCounters;
-use super::peer::PeerEvent;
 use super::queues::{command_queue, CommandQueue, EventQueue};
 use super::registry::Registry;
 use super::thread::Driver;
+use super::types::PeerEvent;
 use super::wake::Waker;
 use crate::proto::{ConnId, Receipt, Time};
 

@@ -44,10 +44,10 @@ use super::budget::SendTracker;
 use super::clock;
 use super::log::{log, log_event, quietly, take_panic_message, Logger, TrafficSummary};
 use super::netsim::{Link, SimConfig};
-use super::peer::PeerEvent;
 use super::queues::{Answer, Command, EventOutbox, Query};
 use super::shared::{Shared, Stop};
 use super::socket::{Recv, RecvBatch, SendBatch, Sent, Socket, RECV_SLOT};
+use super::types::PeerEvent;
 use super::wake::Interest;
 use crate::proto::{ConnectError, ConnectFailure, Endpoint, Event, SendError, Time};
 
