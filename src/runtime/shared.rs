@@ -12,11 +12,11 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::budget::SendBudgets;
+use super::driver::Driver;
 use super::log::DeferredLogs;
 use super::netsim::SimCounters;
 use super::queues::{command_queue, CommandQueue, EventQueue};
 use super::registry::Registry;
-use super::thread::Driver;
 use super::types::PeerEvent;
 use super::wake::Waker;
 use crate::proto::{ConnId, Receipt, Time};
@@ -64,7 +64,7 @@ pub(crate) struct Shared {
     /// Raised by an application thread whose pass changed what the network thread
     /// must sleep on; cleared by the network thread's next pass.
     pub(crate) retune: AtomicBool,
-    /// Log lines of passes run on application threads (`thread.rs`).
+    /// Log lines of passes run on application threads (`driver.rs`).
     pub(crate) deferred_logs: Arc<DeferredLogs>,
     /// µs (`clock::now`) of the last `Peer::send`, for its sparse-send decision.
     pub(crate) last_send: AtomicU64,
