@@ -36,6 +36,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use super::budget::SendTracker;
 use super::clock;
 use super::log::{log, log_event, Logger, TrafficSummary};
@@ -93,6 +95,12 @@ pub(crate) struct Driver {
     /// When the wake-up timer a partial pass asked for expires (`Retune::At`).
     timer_armed: Option<Time>,
 }
+
+/// The driver behind its lock, held by the peer and its network thread (not by
+/// `Shared`, which the driver itself holds): locked by the network thread for each
+/// whole pass, and by application threads that run part of one. `None` before the
+/// thread has built the driver and after it has torn it down.
+pub(crate) type DriverSlot = Arc<Mutex<Option<Driver>>>;
 
 /// What the sleeper on the last whole pass's plan needs after a partial pass.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

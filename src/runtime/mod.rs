@@ -3,7 +3,7 @@
 //! (STYLE §4). It moves bytes and deadlines between the OS and the core and makes no
 //! protocol decisions.
 //!
-//! Files:
+//! Files, each importing only those listed after it (no import circle):
 //! `peer.rs` (the public `Peer`; its management calls in `peer/manage.rs`, the passes it
 //! runs on the caller's thread in `peer/caller.rs`), `thread.rs` (the network thread's
 //! loop), `driver.rs` (one pass: commands, socket, timers, events), `shared.rs` (what

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::budget::Refused;
 use super::clock;
-use super::driver::Driver;
+use super::driver::{Driver, DriverSlot};
 use super::log::{install_quiet_hook, quietly, Logger};
 use super::netsim::{SimConfig, SimStats};
 use super::pool::{self, PooledBuf};
@@ -128,6 +128,9 @@ pub enum PeerError {
 /// Dropping a peer that was not shut down runs `shutdown(Duration::from_millis(500))`.
 pub struct Peer {
     shared: Arc<Shared>,
+    /// The network thread's driver, which application threads lock to run part of a
+    /// pass themselves (`peer/caller.rs`).
+    driver: DriverSlot,
     /// The socket, shared with the network thread's `Driver`: an application thread
     /// in `wait_event` polls it and names it to the epoll set, so it must stay open
     /// (its descriptor number not reused) until the peer itself goes, even when the
@@ -219,6 +222,8 @@ impl Peer {
         // reports its GUID, or its failure to start, back here.
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let thread_shared = shared.clone();
+        let driver_slot = DriverSlot::default();
+        let thread_slot = driver_slot.clone();
         let (sim_out, sim_in, sim_seed) = (config.sim_outgoing, config.sim_incoming, proto.seed);
         let log = config.log.clone();
         let thread = std::thread::Builder::new()
@@ -237,8 +242,8 @@ impl Peer {
                         let driver = Driver::new(thread_shared.clone(), endpoint, thread_socket)
                             .with_simulator(&sim_out, &sim_in, sim_seed)
                             .with_logger(log);
-                        let thread = NetThread::new(thread_shared.clone(), &driver);
-                        *thread_shared.driver.lock() = Some(driver);
+                        let thread = NetThread::new(thread_shared, thread_slot.clone(), &driver);
+                        *thread_slot.lock() = Some(driver);
                         let _ = ready_tx.send(Some(guid));
                         thread.run();
                     }
@@ -251,6 +256,7 @@ impl Peer {
         match ready_rx.recv() {
             Ok(Some(guid)) => Ok(Peer {
                 shared,
+                driver: driver_slot,
                 socket,
                 thread: Some(thread),
                 local_addr,

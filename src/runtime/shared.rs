@@ -9,10 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use super::budget::SendBudgets;
-use super::driver::Driver;
 use super::log::DeferredLogs;
 use super::netsim::SimCounters;
 use super::queues::{command_queue, CommandQueue, EventQueue};
@@ -57,10 +54,6 @@ pub(crate) struct Shared {
     pub(crate) sim_out: SimCounters,
     /// Network simulator counters, incoming direction.
     pub(crate) sim_in: SimCounters,
-    /// The network thread's state (`thread.rs`): locked by it for each pass, and by
-    /// application threads that run part of a pass themselves. `None` before the thread
-    /// has built it and after it has torn it down.
-    pub(crate) driver: Mutex<Option<Driver>>,
     /// Raised by an application thread whose pass changed what the network thread
     /// must sleep on; cleared by the network thread's next pass.
     pub(crate) retune: AtomicBool,
@@ -110,7 +103,6 @@ impl Shared {
             sends_dropped: AtomicU64::new(0),
             sim_out: SimCounters::default(),
             sim_in: SimCounters::default(),
-            driver: Mutex::new(None),
             retune: AtomicBool::new(false),
             deferred_logs: Arc::default(),
             last_send: AtomicU64::new(0),

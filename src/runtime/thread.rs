@@ -19,13 +19,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::clock;
-use super::driver::{forward_logs, Driver, Pass, Plan};
+use super::driver::{forward_logs, Driver, DriverSlot, Pass, Plan};
 use super::log::{log, quietly, take_panic_message, Logger};
 use super::shared::{Shared, Stop};
 
-/// The network thread: runs whole passes of the `Driver` in `Shared::driver` and sleeps.
+/// The network thread: runs whole passes of the `Driver` in its slot and sleeps.
 pub(crate) struct NetThread {
     shared: Arc<Shared>,
+    driver: DriverSlot,
     /// The socket the thread sleeps on.
     socket_fd: std::os::fd::RawFd,
     local_addr: SocketAddr,
@@ -34,10 +35,11 @@ pub(crate) struct NetThread {
 }
 
 impl NetThread {
-    /// The thread that will run the driver just stored in `shared.driver`.
-    pub(crate) fn new(shared: Arc<Shared>, driver: &Driver) -> NetThread {
+    /// The thread that will run `driver`, about to be stored in `slot`.
+    pub(crate) fn new(shared: Arc<Shared>, slot: DriverSlot, driver: &Driver) -> NetThread {
         NetThread {
             shared,
+            driver: slot,
             socket_fd: driver.socket().raw_fd(),
             local_addr: driver.socket().local_addr(),
             guid: driver.guid(),
@@ -68,7 +70,7 @@ impl NetThread {
                 break;
             }
             let pass = {
-                let mut guard = shared.driver.lock();
+                let mut guard = self.driver.lock();
                 match guard.as_mut() {
                     // Not after a pass on an application thread panicked (that thread
                     // marks the peer failed before it lets go of the state).
@@ -99,7 +101,7 @@ impl NetThread {
         // Tearing down the endpoint after a panic could panic again; the peer is already
         // failed or stopping, so swallow it rather than lose the thread's exit. Pending
         // commands go too, so that callers waiting for a query's answer learn of it.
-        let driver = shared.driver.lock().take();
+        let driver = self.driver.lock().take();
         let _ = catch_unwind(AssertUnwindSafe(move || drop(driver)));
         let _ = catch_unwind(AssertUnwindSafe(
             || while shared.commands.pop().is_some() {},

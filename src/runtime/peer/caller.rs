@@ -46,7 +46,7 @@ impl Peer {
         {
             return false;
         }
-        let Some(guard) = self.shared.driver.try_lock() else {
+        let Some(guard) = self.driver.try_lock() else {
             return false;
         };
         match self.run_pass(guard, Driver::serve_commands) {
@@ -112,7 +112,7 @@ impl Peer {
     /// for the lock. Returns false if the state is gone (stopped) or the work panicked
     /// (the peer has failed then).
     fn serve(&self, work: impl FnOnce(&mut Driver) -> Retune) -> bool {
-        self.run_pass(self.shared.driver.lock(), work) == Some(true)
+        self.run_pass(self.driver.lock(), work) == Some(true)
     }
 
     /// Runs `work` on the locked state, then lets go of it and tells the network thread
