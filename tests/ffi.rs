@@ -2,13 +2,14 @@
 //! destroyed handles, bad enum integers, zero-length and huge sends, double release,
 //! an injected panic, and a loopback exchange through the exports only.
 //!
-//! Tests that free objects hold `SERIAL`: a destroyed handle is only detectable while
-//! no other test reuses its address for a new object.
+//! Tests that free objects hold `serial()` (`common/ffi.rs`): a destroyed handle is
+//! only detectable while no other test reuses its address for a new object.
+
+mod common;
 
 use std::ffi::{c_char, CStr};
 use std::mem::MaybeUninit;
 use std::ptr::{null, null_mut};
-use std::sync::Mutex;
 
 use raknet::ffi::address::*;
 use raknet::ffi::boundary::{boundary, boundary_or};
@@ -21,21 +22,11 @@ use raknet::ffi::peer::*;
 use raknet::ffi::result::{rak_result, rak_result_str};
 use raknet::ffi::version::*;
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+use common::ffi::*;
 
 use rak_result::{
     InvalidArgument as INVALID, NullArgument as NULL, Ok as OK, StaleHandle as STALE,
 };
-
-fn s(p: *const c_char) -> String {
-    assert!(!p.is_null());
-    // SAFETY: the library returns static NUL-terminated strings.
-    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
-}
 
 /// An event buffer as C would pass it: uninitialized (in Rust, a zeroed `rak_event`
 /// would be invalid, since kind 0 is no `rak_event_kind`).
@@ -49,73 +40,9 @@ fn events(buf: &mut EventBuf) -> *mut rak_event {
     buf.as_mut_ptr().cast()
 }
 
-fn new_config() -> *mut rak_config {
-    let mut c = null_mut();
-    assert_eq!(rak_config_create(&mut c), OK);
-    assert!(!c.is_null());
-    c
-}
-
-fn new_peer(config: *const rak_config) -> *mut rak_peer {
-    let mut p = null_mut();
-    assert_eq!(rak_peer_create(config, &mut p), OK);
-    assert!(!p.is_null());
-    p
-}
-
-fn server(max_incoming: u32, password: &[u8], offline: &[u8]) -> (*mut rak_peer, u16) {
-    let c = new_config();
-    assert_eq!(rak_config_set_bind(c, c"127.0.0.1".as_ptr(), 0), OK);
-    assert_eq!(rak_config_set_max_incoming(c, max_incoming), OK);
-    assert_eq!(
-        rak_config_set_password(c, password.as_ptr(), password.len()),
-        OK
-    );
-    assert_eq!(
-        rak_config_set_offline_data(c, offline.as_ptr(), offline.len()),
-        OK
-    );
-    let p = new_peer(c);
-    rak_config_destroy(c);
-    let mut port = 0;
-    assert_eq!(rak_peer_local_port(p, &mut port), OK);
-    assert_ne!(port, 0);
-    (p, port)
-}
-
-fn client() -> *mut rak_peer {
-    let c = new_config();
-    assert_eq!(rak_config_set_bind(c, c"127.0.0.1".as_ptr(), 0), OK);
-    assert_eq!(rak_config_set_connect_attempts(c, 4, 250), OK);
-    let p = new_peer(c);
-    rak_config_destroy(c);
-    p
-}
-
-/// Waits (bounded by iterations, not a clock) for an event matching `want`, releasing
-/// the messages of events it skips.
-fn wait_for(peer: *const rak_peer, want: impl Fn(&rak_event) -> bool) -> rak_event {
-    for _ in 0..200 {
-        let mut buf = event_buf();
-        let mut n = 0;
-        assert_eq!(rak_peer_wait(peer, events(&mut buf), 1, 50, &mut n), OK);
-        if n == 1 {
-            // SAFETY: the successful wait initialized the first `n` events.
-            let ev = unsafe { buf[0].assume_init() };
-            if want(&ev) {
-                return ev;
-            }
-            rak_message_release(ev.message);
-        }
-    }
-    panic!("event did not arrive within ~10 s");
-}
-
-fn message_bytes(m: *const rak_message) -> Vec<u8> {
-    let (data, len) = (rak_message_data(m), rak_message_len(m));
-    assert!(!data.is_null());
-    // SAFETY: the message is live and holds `len` bytes at `data`.
-    unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
+/// A client that gives up on an unanswered attempt after 4 probes 250 ms apart.
+fn quick_client() -> *mut rak_peer {
+    loopback_peer(|c| assert_eq!(rak_config_set_connect_attempts(c, 4, 250), OK)).0
 }
 
 #[test]
@@ -314,7 +241,7 @@ fn address_text() {
 #[test]
 fn stale_handles_bad_enums_and_sizes() {
     let _g = serial();
-    let p = client();
+    let p = quick_client();
     let forged = rak_conn { id: 0xdead_beef };
     let data = [134u8, 0, 0, 0, 1];
     let send = |conn, opts: *const rak_send_options, ptr: *const u8, len| {
@@ -402,8 +329,16 @@ fn stale_handles_bad_enums_and_sizes() {
 #[test]
 fn loopback_exchange_through_the_c_api() {
     let _g = serial();
-    let (srv, port) = server(4, b"secret", b"offline!");
-    let cli = client();
+    let (srv, port) = loopback_peer(|c| {
+        assert_eq!(rak_config_set_max_incoming(c, 4), OK);
+        assert_eq!(rak_config_set_password(c, b"secret".as_ptr(), 6), OK);
+        let offline = b"offline!";
+        assert_eq!(
+            rak_config_set_offline_data(c, offline.as_ptr(), offline.len()),
+            OK
+        );
+    });
+    let cli = quick_client();
     let mut guid = 0;
     assert_eq!(rak_peer_guid(srv, &mut guid), OK);
 
@@ -549,8 +484,8 @@ fn thread_start_hook_runs_once_per_peer() {
 #[test]
 fn messages_outlive_their_peer() {
     let _g = serial();
-    let (srv, port) = server(1, b"", b"");
-    let cli = client();
+    let (srv, port) = server(1, b"");
+    let cli = quick_client();
     let mut conn = rak_conn { id: 0 };
     assert_eq!(
         rak_peer_connect(cli, c"127.0.0.1".as_ptr(), port, null(), 0, &mut conn),
@@ -636,7 +571,7 @@ fn simulator_send_buffer_limit_and_runtime_stats() {
     assert_eq!(rak_config_set_send_buffer_limit(c, 4096), OK);
     let cli = new_peer(c);
     rak_config_destroy(c);
-    let (srv, port) = server(1, b"", b"");
+    let (srv, port) = server(1, b"");
     let mut conn = rak_conn { id: 0 };
     assert_eq!(
         rak_peer_connect(cli, c"127.0.0.1".as_ptr(), port, null(), 0, &mut conn),

@@ -2,8 +2,10 @@
 //! callbacks and logging, called from Rust exactly as C would call it: NULL, stale and
 //! invalid arguments of every function, then each feature over loopback.
 //!
-//! Tests that free objects hold `SERIAL`: a destroyed handle is only detectable while
-//! no other test reuses its address for a new object.
+//! Tests that free objects hold `serial()` (`common/ffi.rs`): a destroyed handle is
+//! only detectable while no other test reuses its address for a new object.
+
+mod common;
 
 use std::ffi::{c_char, c_void, CStr};
 use std::mem::MaybeUninit;
@@ -22,96 +24,15 @@ use raknet::ffi::peer::*;
 use raknet::ffi::result::{rak_result, rak_result_str};
 use raknet::ffi::stats::*;
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+use common::ffi::*;
 
 use rak_result::{
     InvalidArgument as INVALID, NotFound as NOT_FOUND, NullArgument as NULL, Ok as OK,
     StaleHandle as STALE,
 };
 
-const HOST: &CStr = c"127.0.0.1";
-
-fn new_config() -> *mut rak_config {
-    let mut c = null_mut();
-    assert_eq!(rak_config_create(&mut c), OK);
-    c
-}
-
-fn new_peer(config: *const rak_config) -> *mut rak_peer {
-    let mut p = null_mut();
-    assert_eq!(rak_peer_create(config, &mut p), OK);
-    p
-}
-
-fn server(max_incoming: u32, password: &[u8]) -> (*mut rak_peer, u16) {
-    let c = new_config();
-    assert_eq!(rak_config_set_bind(c, HOST.as_ptr(), 0), OK);
-    assert_eq!(rak_config_set_max_incoming(c, max_incoming), OK);
-    assert_eq!(
-        rak_config_set_password(c, password.as_ptr(), password.len()),
-        OK
-    );
-    let p = new_peer(c);
-    rak_config_destroy(c);
-    let mut port = 0;
-    assert_eq!(rak_peer_local_port(p, &mut port), OK);
-    (p, port)
-}
-
-fn client() -> *mut rak_peer {
-    let c = new_config();
-    assert_eq!(rak_config_set_bind(c, HOST.as_ptr(), 0), OK);
-    let p = new_peer(c);
-    rak_config_destroy(c);
-    p
-}
-
-/// Waits (bounded by iterations of a 50 ms wait) for an event matching `want`,
-/// releasing the messages of events it skips.
-fn wait_for(peer: *const rak_peer, want: impl Fn(&rak_event) -> bool) -> rak_event {
-    for _ in 0..200 {
-        let mut ev = MaybeUninit::<rak_event>::uninit();
-        let mut n = 0;
-        assert_eq!(rak_peer_wait(peer, ev.as_mut_ptr(), 1, 50, &mut n), OK);
-        if n == 1 {
-            // SAFETY: the successful wait initialized the event.
-            let ev = unsafe { ev.assume_init() };
-            if want(&ev) {
-                return ev;
-            }
-            rak_message_release(ev.message);
-        }
-    }
-    panic!("event did not arrive within ~10 s");
-}
-
-fn kind(k: rak_event_kind) -> impl Fn(&rak_event) -> bool {
-    move |e| e.kind == k
-}
-
-fn connect(srv: *const rak_peer, port: u16, cli: *const rak_peer) -> (rak_conn, rak_conn) {
-    let mut conn = rak_conn { id: 0 };
-    assert_eq!(
-        rak_peer_connect(cli, HOST.as_ptr(), port, null(), 0, &mut conn),
-        OK
-    );
-    let up = wait_for(cli, kind(rak_event_kind::Connected));
-    assert_eq!(up.conn, conn);
-    let incoming = wait_for(srv, kind(rak_event_kind::Connected));
-    (conn, incoming.conn)
-}
-
 fn connect_failure(cli: *const rak_peer, conn: rak_conn) -> rak_reason {
-    let ev = wait_for(cli, |e| {
-        e.conn == conn
-            && (e.kind == rak_event_kind::ConnectFailed || e.kind == rak_event_kind::Connected)
-    });
-    assert_eq!(ev.kind, rak_event_kind::ConnectFailed);
-    ev.reason
+    outcome(cli, conn).expect_err("the attempt fails")
 }
 
 #[test]
@@ -292,11 +213,6 @@ fn new_functions_check_their_arguments() {
     assert_eq!(s(rak_result_str(NOT_FOUND as i32)), "not found");
 }
 
-fn s(p: *const c_char) -> String {
-    // SAFETY: the library returns static NUL-terminated strings.
-    unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
-}
-
 #[test]
 fn connections_lookups_stats_and_timeouts() {
     let _g = serial();
@@ -427,12 +343,6 @@ fn connections_lookups_stats_and_timeouts() {
     }
 }
 
-fn port_of(p: *const rak_peer) -> u16 {
-    let mut port = 0;
-    assert_eq!(rak_peer_local_port(p, &mut port), OK);
-    port
-}
-
 #[test]
 fn bans_cancellation_advertising_and_host_names() {
     let _g = serial();
@@ -501,7 +411,7 @@ fn bans_cancellation_advertising_and_host_names() {
     let mut cli_guid = 0;
     assert_eq!(rak_peer_guid(cli, &mut cli_guid), OK);
     assert_eq!(adv.guid, cli_guid);
-    assert_eq!(message(adv.message), data);
+    assert_eq!(message_bytes(adv.message), data);
     rak_message_release(adv.message);
 
     // Raising max incoming at run time.
@@ -515,12 +425,6 @@ fn bans_cancellation_advertising_and_host_names() {
     for p in [cli, other, late, srv] {
         rak_peer_destroy(p);
     }
-}
-
-fn message(m: *const rak_message) -> Vec<u8> {
-    let (data, len) = (rak_message_data(m), rak_message_len(m));
-    // SAFETY: the message is live and holds `len` bytes at `data`.
-    unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
 }
 
 /// What the callbacks saw, reached through `userdata`.
@@ -615,7 +519,7 @@ fn callbacks_run_inside_dispatch_on_the_callers_thread() {
     // Kept messages stay valid after the callback; the others were released.
     assert_eq!(s.kept.len(), 2);
     for m in s.kept.drain(..) {
-        assert_eq!(message(m), msg);
+        assert_eq!(message_bytes(m), msg);
         rak_message_release(m);
     }
 

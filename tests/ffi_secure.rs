@@ -4,13 +4,13 @@
 //! security, a secure client refused by a plain server, and secure and plain clients
 //! side by side on one server.
 //!
-//! Tests that free objects hold `SERIAL`: a destroyed handle is only detectable while
-//! no other test reuses its address for a new object.
+//! Tests that free objects hold `serial()` (`common/ffi.rs`): a destroyed handle is
+//! only detectable while no other test reuses its address for a new object.
+
+mod common;
 
 use std::ffi::CStr;
-use std::mem::MaybeUninit;
 use std::ptr::{null, null_mut};
-use std::sync::Mutex;
 
 use raknet::ffi::config::*;
 use raknet::ffi::event::*;
@@ -21,17 +21,12 @@ use raknet::ffi::result::rak_result;
 use raknet::ffi::secure::*;
 use raknet::ffi::stats::*;
 
+use common::ffi::*;
+
 use rak_result::{
     InvalidArgument as INVALID, NotFound as NOT_FOUND, NullArgument as NULL, Ok as OK,
 };
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-const HOST: &CStr = c"127.0.0.1";
 type Key = [u8; RAK_KEY_BYTES];
 
 fn keypair() -> (Key, Key) {
@@ -49,37 +44,13 @@ fn peer(
     key: Option<&Key>,
     setup: impl FnOnce(*mut rak_config),
 ) -> (*mut rak_peer, u16) {
-    let mut c = null_mut();
-    assert_eq!(rak_config_create(&mut c), OK);
-    assert_eq!(rak_config_set_bind(c, HOST.as_ptr(), 0), OK);
-    assert_eq!(rak_config_set_max_incoming(c, max_incoming), OK);
-    if let Some(k) = key {
-        assert_eq!(rak_config_set_key_pair(c, k.as_ptr()), OK);
-    }
-    setup(c);
-    let mut p = null_mut();
-    assert_eq!(rak_peer_create(c, &mut p), OK);
-    rak_config_destroy(c);
-    let mut port = 0;
-    assert_eq!(rak_peer_local_port(p, &mut port), OK);
-    (p, port)
-}
-
-fn wait_for(peer: *const rak_peer, want: impl Fn(&rak_event) -> bool) -> rak_event {
-    for _ in 0..200 {
-        let mut ev = MaybeUninit::<rak_event>::uninit();
-        let mut n = 0;
-        assert_eq!(rak_peer_wait(peer, ev.as_mut_ptr(), 1, 50, &mut n), OK);
-        if n == 1 {
-            // SAFETY: the successful wait initialized the event.
-            let ev = unsafe { ev.assume_init() };
-            if want(&ev) {
-                return ev;
-            }
-            rak_message_release(ev.message);
+    loopback_peer(|c| {
+        assert_eq!(rak_config_set_max_incoming(c, max_incoming), OK);
+        if let Some(k) = key {
+            assert_eq!(rak_config_set_key_pair(c, k.as_ptr()), OK);
         }
-    }
-    panic!("event did not arrive within ~10 s");
+        setup(c);
+    })
 }
 
 /// Connects securely (pinning `pin` if given); the attempt's outcome.
@@ -106,17 +77,6 @@ fn connect_plain(cli: *const rak_peer, port: u16) -> (rak_conn, Result<(), rak_r
     (conn, outcome(cli, conn))
 }
 
-fn outcome(cli: *const rak_peer, conn: rak_conn) -> Result<(), rak_reason> {
-    let ev = wait_for(cli, |e| {
-        e.conn == conn
-            && (e.kind == rak_event_kind::ConnectFailed || e.kind == rak_event_kind::Connected)
-    });
-    match ev.kind {
-        rak_event_kind::Connected => Ok(()),
-        _ => Err(ev.reason),
-    }
-}
-
 fn incoming(srv: *const rak_peer) -> rak_conn {
     wait_for(srv, |e| e.kind == rak_event_kind::Connected && e.incoming).conn
 }
@@ -140,10 +100,7 @@ fn round(from: *const rak_peer, conn: rak_conn, to: *const rak_peer, data: &[u8]
         OK
     );
     let ev = wait_for(to, |e| e.kind == rak_event_kind::Message);
-    // SAFETY: the message is live until released; data/len describe its bytes.
-    let got = unsafe {
-        std::slice::from_raw_parts(rak_message_data(ev.message), rak_message_len(ev.message))
-    };
+    let got = message_bytes(ev.message);
     assert_eq!(got, data);
     rak_message_release(ev.message);
 }

@@ -1,8 +1,9 @@
-//! Work done on application threads (`thread.rs`, `wake.rs`): a sparse send applied and
-//! transmitted by the sending thread, the socket read by a thread waiting in
-//! `wait_event` (Linux), and what must stay true meanwhile: every message delivered
-//! once and in order, with several threads waiting at once, and log lines written on
-//! the network thread only. Real sockets on 127.0.0.1; every wait has a deadline.
+//! Work done on application threads (`peer/caller.rs`, `driver.rs`, `wake.rs`): a
+//! sparse send applied and transmitted by the sending thread, the socket read by a
+//! thread waiting in `wait_event` (Linux), and what must stay true meanwhile: every
+//! message delivered once and in order, with several threads waiting at once, and log
+//! lines written on the network thread only. Real sockets on 127.0.0.1; every wait has
+//! a deadline.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

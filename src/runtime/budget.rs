@@ -14,7 +14,7 @@
 //! never waits on it. The count is exact for application data; the core's internal
 //! messages (pings, disconnection notice) are only seen at the next publication, so the
 //! core can still, rarely, refuse a send the counter let through. The network thread
-//! then drops that command and reports it (see `thread.rs`). This file makes no protocol
+//! then drops that command and reports it (see `driver.rs`). This file makes no protocol
 //! decisions: the cap and the buffered count both come from the core.
 
 use crate::proto::idhash::IdMap;

@@ -3,15 +3,20 @@
 //! (STYLE §4). It moves bytes and deadlines between the OS and the core and makes no
 //! protocol decisions.
 //!
-//! Files: `peer.rs` (the public `Peer`; its management calls in `peer/manage.rs`), `thread.rs` (the loop), `socket.rs` (UDP),
-//! `wake.rs` (sleeping and waking the loop), `queues.rs` (commands, events, overflow),
-//! `registry.rs` (connection states readable from any thread), `budget.rs` (send-buffer
-//! accounting per connection), `netsim.rs` (the built-in network simulator),
-//! `shared.rs` (what the threads share), `pool.rs` (recycled message buffers), `clock.rs` (the one real clock), `log.rs` (the
-//! logging facade and the quiet panic hook).
+//! Files, each importing only those listed after it (no import circle):
+//! `peer.rs` (the public `Peer`; its management calls in `peer/manage.rs`, the passes it
+//! runs on the caller's thread in `peer/caller.rs`), `thread.rs` (the network thread's
+//! loop), `driver.rs` (one pass: commands, socket, timers, events), `shared.rs` (what
+//! the threads share), `queues.rs` (commands, events, overflow), `registry.rs`
+//! (connection states readable from any thread), `wake.rs` (sleeping and waking the
+//! loop), `budget.rs` (send-buffer accounting per connection), `netsim.rs` (the
+//! built-in network simulator), `socket.rs` (UDP), `pool.rs` (recycled message
+//! buffers), `log.rs` (the logging facade and the quiet panic hook), `clock.rs` (the one
+//! real clock), `types.rs` (the event and connection types every layer names).
 
 mod budget;
 mod clock;
+mod driver;
 pub(crate) mod log;
 mod netsim;
 mod peer;
@@ -21,11 +26,11 @@ mod registry;
 mod shared;
 mod socket;
 mod thread;
+mod types;
 mod wake;
 
 pub use log::{LogLevel, LogSink, Logger};
 pub use netsim::{SimConfig, SimStats, MAX_SIM_DELAY};
-pub use peer::{
-    ConnInfo, ConnState, Peer, PeerConfig, PeerError, PeerEvent, RuntimeStats, MAX_ADVERTISE_DATA,
-};
+pub use peer::{Peer, PeerConfig, PeerError, RuntimeStats, MAX_ADVERTISE_DATA};
 pub use pool::recycle;
+pub use types::{ConnInfo, ConnState, PeerEvent};

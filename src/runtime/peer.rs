@@ -4,7 +4,7 @@
 //! which blocks by request, and `shutdown`). Calls check what they can synchronously
 //! against the connection registry and the configuration, then queue a command and wake
 //! the thread (`wake.rs`). What the protocol core refuses later is not reported back,
-//! except where the application would otherwise wait forever (see `thread.rs`).
+//! except where the application would otherwise wait forever (see `driver.rs`).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -15,28 +15,21 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use parking_lot::MutexGuard;
-
 use super::budget::Refused;
 use super::clock;
-use super::log::{install_quiet_hook, quietly, take_panic_message, LogLevel, Logger};
+use super::driver::{Driver, DriverSlot};
+use super::log::{install_quiet_hook, quietly, Logger};
 use super::netsim::{SimConfig, SimStats};
 use super::pool::{self, PooledBuf};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
 use super::socket::{BindOptions, Socket};
-use super::thread::{Driver, Retune};
+use super::thread::NetThread;
+use super::types::{ConnInfo, ConnState, PeerEvent};
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};
-use crate::proto::{
-    self, ConnId, ConnectError, ConnectOptions, Endpoint, Event, Receipt, SendOptions,
-};
+use crate::proto::{self, ConnId, ConnectError, ConnectOptions, Endpoint, Receipt, SendOptions};
 
-/// Sends at least this far apart (per peer) are applied and transmitted by the sending
-/// thread when it can take the network thread's state at once (`Peer::send`): a round
-/// trip's request or answer, a game's first send of a frame. Closer sends go through
-/// the command queue so the network thread packs them into datagrams together.
-const SPARSE_SEND_GAP: Duration = Duration::from_micros(5);
-
+mod caller;
 mod manage;
 
 /// Longest ADVERTISE_SYSTEM payload `Peer::advertise` accepts (the core's limit).
@@ -129,45 +122,15 @@ pub enum PeerError {
     Failed,
 }
 
-/// State of a connection as seen from application threads.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ConnState {
-    /// Outgoing attempt in progress.
-    Connecting,
-    /// Handshake complete.
-    Connected,
-    /// Close requested, not finished.
-    Disconnecting,
-}
-
-/// Snapshot of a connection's identity.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct ConnInfo {
-    /// Remote address.
-    pub addr: SocketAddr,
-    /// Remote GUID (0 until known).
-    pub guid: u64,
-    /// Accepted (true) or initiated (false) by us.
-    pub incoming: bool,
-    /// Current state.
-    pub state: ConnState,
-}
-
-/// An event for the application.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PeerEvent {
-    /// From the protocol core.
-    Net(Event),
-    /// The network thread failed; every later call returns `PeerError::Failed`.
-    Fatal,
-}
-
 /// One RakNet peer: a UDP socket and the network thread that owns it.
 ///
 /// `Send + Sync`: every method but `shutdown` may be called from any thread at once.
 /// Dropping a peer that was not shut down runs `shutdown(Duration::from_millis(500))`.
 pub struct Peer {
     shared: Arc<Shared>,
+    /// The network thread's driver, which application threads lock to run part of a
+    /// pass themselves (`peer/caller.rs`).
+    driver: DriverSlot,
     /// The socket, shared with the network thread's `Driver`: an application thread
     /// in `wait_event` polls it and names it to the epoll set, so it must stay open
     /// (its descriptor number not reused) until the peer itself goes, even when the
@@ -259,6 +222,8 @@ impl Peer {
         // reports its GUID, or its failure to start, back here.
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
         let thread_shared = shared.clone();
+        let driver_slot = DriverSlot::default();
+        let thread_slot = driver_slot.clone();
         let (sim_out, sim_in, sim_seed) = (config.sim_outgoing, config.sim_incoming, proto.seed);
         let log = config.log.clone();
         let thread = std::thread::Builder::new()
@@ -277,8 +242,8 @@ impl Peer {
                         let driver = Driver::new(thread_shared.clone(), endpoint, thread_socket)
                             .with_simulator(&sim_out, &sim_in, sim_seed)
                             .with_logger(log);
-                        let thread = driver.thread();
-                        *thread_shared.driver.lock() = Some(driver);
+                        let thread = NetThread::new(thread_shared, thread_slot.clone(), &driver);
+                        *thread_slot.lock() = Some(driver);
                         let _ = ready_tx.send(Some(guid));
                         thread.run();
                     }
@@ -291,6 +256,7 @@ impl Peer {
         match ready_rx.recv() {
             Ok(Some(guid)) => Ok(Peer {
                 shared,
+                driver: driver_slot,
                 socket,
                 thread: Some(thread),
                 local_addr,
@@ -424,37 +390,6 @@ impl Peer {
         Ok(receipt)
     }
 
-    /// After a send was queued: if the network thread sleeps and sends on this peer are
-    /// sparse (the gap is measured between sends that find it asleep), applies and
-    /// transmits the queued commands on this thread (`thread.rs`), sparing the network
-    /// thread's wakeup. Returns false if the caller must wake it as usual. Back-to-back
-    /// sends are left to the network thread, which packs them into full datagrams.
-    fn serve_sparse_send(&self) -> bool {
-        if !self.shared.waker.is_asleep() {
-            // A running network thread picks the send up in its pass.
-            return false;
-        }
-        let now = clock::now().as_micros();
-        let last = self.shared.last_send.swap(now, Ordering::Relaxed);
-        if now.saturating_sub(last) < SPARSE_SEND_GAP.as_micros() as u64
-            || self.shared.stop() != Stop::No
-        {
-            return false;
-        }
-        let Some(guard) = self.shared.driver.try_lock() else {
-            return false;
-        };
-        match self.run_pass(guard, Driver::serve_commands) {
-            None => false,
-            Some(ok) => {
-                if ok {
-                    self.shared.sends_on_caller.fetch_add(1, Ordering::Relaxed);
-                }
-                true
-            }
-        }
-    }
-
     /// Closes a connection or cancels an attempt.
     ///
     /// With `notify`, queued data and then a disconnection notification go out; the
@@ -583,119 +518,6 @@ impl Peer {
             .wait(timeout, || self.shared.take_event())
     }
 
-    /// `wait_event` polling the socket; `None` if this thread cannot be the poller (then
-    /// nothing happened and the caller waits as usual).
-    fn wait_polling(&self, timeout: Duration) -> Option<Option<PeerEvent>> {
-        let poller = &self.shared.events.poller;
-        if self.shared.stop() != Stop::No || self.shared.is_failed() || !poller.begin() {
-            return None;
-        }
-        if !self.shared.waker.set_app_reading(true) {
-            poller.end();
-            return None;
-        }
-        let deadline = clock::now() + timeout;
-        let result = loop {
-            if let Some(ev) = self.shared.take_event() {
-                break Some(Some(ev));
-            }
-            let now = clock::now();
-            if now >= deadline || self.shared.stop() != Stop::No {
-                break Some(None);
-            }
-            // Level-triggered: a datagram that came before the poll began counts too.
-            if poller.wait(self.socket.raw_fd(), deadline - now) {
-                poller.pause();
-                let served = self.serve(|d| d.serve_socket());
-                poller.resume();
-                if !served {
-                    break None; // the network thread has stopped or failed
-                }
-                self.shared
-                    .receives_on_caller
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-        };
-        self.shared.waker.set_app_reading(false);
-        poller.end();
-        match result {
-            // Fall back to waiting for the network thread for the rest of the time.
-            None => Some(
-                self.shared
-                    .events
-                    .wait(deadline.saturating_since(clock::now()), || {
-                        self.shared.take_event()
-                    }),
-            ),
-            r => r,
-        }
-    }
-
-    /// Runs `work` on the network thread's state on this thread (`thread.rs`), waiting
-    /// for the lock. Returns false if the state is gone (stopped) or the work panicked
-    /// (the peer has failed then).
-    fn serve(&self, work: impl FnOnce(&mut Driver) -> Retune) -> bool {
-        self.run_pass(self.shared.driver.lock(), work) == Some(true)
-    }
-
-    /// Runs `work` on the locked state, then lets go of it and tells the network thread
-    /// what changed (`retune`). `None`: not run (the state is gone, or failed);
-    /// `Some(false)`: it panicked, the peer has failed and the network thread is woken
-    /// to end; `Some(true)`: done.
-    fn run_pass(
-        &self,
-        mut guard: MutexGuard<'_, Option<Driver>>,
-        work: impl FnOnce(&mut Driver) -> Retune,
-    ) -> Option<bool> {
-        // A pass that panicked leaves the state to be torn down, not used.
-        let driver = guard.as_mut().filter(|_| !self.shared.is_failed())?;
-        match catch_unwind(AssertUnwindSafe(|| quietly(|| work(driver)))) {
-            Ok(retune) => {
-                drop(guard);
-                self.retune(retune);
-                Some(true)
-            }
-            Err(_) => {
-                // Before letting go of the state, so that nobody runs a pass on it.
-                self.inline_failed();
-                drop(guard);
-                self.shared.waker.wake();
-                Some(false)
-            }
-        }
-    }
-
-    /// Tells the sleeping network thread what a pass run on this thread changed.
-    fn retune(&self, retune: Retune) {
-        if retune == Retune::No {
-            return;
-        }
-        // Before waking it: a thread about to sleep then sees work and replans.
-        self.shared.retune.store(true, Ordering::Relaxed);
-        let woken = match retune {
-            Retune::At(due) => self.shared.waker.wake_at(due),
-            _ => {
-                self.shared.waker.wake();
-                true
-            }
-        };
-        if woken {
-            self.shared.retunes.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// A pass run on this thread panicked: the peer fails, as if the network thread had.
-    /// Called while still holding the state; the caller wakes the network thread after
-    /// letting go of it. The log line is queued before the failure is visible, because
-    /// the network thread writes the queued lines and ends as soon as it sees it.
-    fn inline_failed(&self) {
-        let why = take_panic_message().unwrap_or_else(|| "a panic".into());
-        self.shared
-            .deferred_logs
-            .push((LogLevel::Error, format!("network thread failed: {why}")));
-        self.shared.fail();
-    }
-
     /// Identity and state of a live connection.
     pub fn conn_info(&self, conn: ConnId) -> Result<ConnInfo, PeerError> {
         self.check_running()?;
@@ -741,21 +563,6 @@ impl Peer {
     pub fn inject_panic(&self) -> Result<(), PeerError> {
         self.check_running()?;
         self.push(Command::InjectPanic)
-    }
-
-    /// As `inject_panic`, but the panic happens on the calling thread, in a pass it
-    /// runs itself as `send` does for a sparse send. Not for production use.
-    #[doc(hidden)]
-    pub fn inject_panic_on_caller(&self) -> Result<(), PeerError> {
-        self.check_running()?;
-        self.shared
-            .commands
-            .push(Command::InjectPanic)
-            .map_err(|_| PeerError::QueueFull)?;
-        if !self.serve(|d| d.serve_commands()) {
-            self.shared.waker.wake();
-        }
-        Ok(())
     }
 
     fn check_running(&self) -> Result<(), PeerError> {

@@ -9,7 +9,7 @@
 //! Events are never dropped. When the event queue is full the network thread keeps the
 //! rest in [`EventOutbox`] (a local `VecDeque`), marks the queue *backlogged* so that the
 //! next `pop` wakes it, and stops reading the socket once the overflow reaches the
-//! queue's capacity (see `thread.rs`). That bounds the overflow only loosely (one pass of
+//! queue's capacity (see `driver.rs`). That bounds the overflow only loosely (one pass of
 //! datagrams and timers can still add to it); a tighter bound would need the core to hold
 //! events back, which it does not offer yet. Wakeups of the network thread are `wake.rs`'s
 //! business; this file only says when one is due.
@@ -31,8 +31,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::clock;
 use super::netsim::SimConfig;
-use super::peer::PeerEvent;
 use super::pool::PooledBuf;
+use super::types::PeerEvent;
 use super::wake::AppPoll;
 use crate::proto::{ConnId, ConnStats, ConnectOptions, EndpointStats, Receipt, SendOptions};
 

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use parking_lot::RwLock;
 
-use super::peer::{ConnInfo, ConnState};
+use super::types::{ConnInfo, ConnState};
 use crate::proto::ConnId;
 
 /// Live connections by id.

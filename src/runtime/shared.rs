@@ -9,15 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use super::budget::SendBudgets;
 use super::log::DeferredLogs;
 use super::netsim::SimCounters;
-use super::peer::PeerEvent;
 use super::queues::{command_queue, CommandQueue, EventQueue};
 use super::registry::Registry;
-use super::thread::Driver;
+use super::types::PeerEvent;
 use super::wake::Waker;
 use crate::proto::{ConnId, Receipt, Time};
 
@@ -57,14 +54,10 @@ pub(crate) struct Shared {
     pub(crate) sim_out: SimCounters,
     /// Network simulator counters, incoming direction.
     pub(crate) sim_in: SimCounters,
-    /// The network thread's state (`thread.rs`): locked by it for each pass, and by
-    /// application threads that run part of a pass themselves. `None` before the thread
-    /// has built it and after it has torn it down.
-    pub(crate) driver: Mutex<Option<Driver>>,
     /// Raised by an application thread whose pass changed what the network thread
     /// must sleep on; cleared by the network thread's next pass.
     pub(crate) retune: AtomicBool,
-    /// Log lines of passes run on application threads (`thread.rs`).
+    /// Log lines of passes run on application threads (`driver.rs`).
     pub(crate) deferred_logs: Arc<DeferredLogs>,
     /// µs (`clock::now`) of the last `Peer::send`, for its sparse-send decision.
     pub(crate) last_send: AtomicU64,
@@ -110,7 +103,6 @@ impl Shared {
             sends_dropped: AtomicU64::new(0),
             sim_out: SimCounters::default(),
             sim_in: SimCounters::default(),
-            driver: Mutex::new(None),
             retune: AtomicBool::new(false),
             deferred_logs: Arc::default(),
             last_send: AtomicU64::new(0),

@@ -2,7 +2,7 @@
 //! "skip this one" and "try again later" so the network loop never dies of a transient
 //! condition (an ICMP port unreachable surfacing as `ECONNREFUSED`, `EINTR`, `ENOBUFS`).
 //!
-//! It makes no protocol decisions and never blocks. The loop in `thread.rs` moves
+//! It makes no protocol decisions and never blocks. The pass in `driver.rs` moves
 //! datagrams in batches (`batch.rs`: `recvmmsg`/`sendmmsg` on Linux, one call per
 //! datagram elsewhere); `Socket::send` sends one, for the network simulator's queue.
 //! Addresses are normalized at this boundary: an IPv6 socket talks to IPv4 peers through

@@ -1,6 +1,9 @@
-//! Helpers shared by the runtime's loopback test files: peers on `127.0.0.1:0`, waiting
+//! Helpers shared by the runtime's loopback test files (the C-API files' own in
+//! `ffi.rs`): peers on `127.0.0.1:0`, waiting
 //! for an event with a deadline (never sleeping), and counted skips.
 #![allow(dead_code)] // each test file uses its own subset
+
+pub mod ffi;
 
 use std::net::SocketAddr;
 use std::time::Duration;
