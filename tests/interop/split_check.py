@@ -2,7 +2,7 @@
 """Decides whose reassembly broke a 1 MiB message in an interop run (run.sh, docs/protocol.md 8.3).
 
     split_check.py --pcap FILE --peer-port P --size N --seq S --payload helper|rak_client
-                   [--delivered FILE | --echo-mismatch-at K]
+                   [--delivered FILE [--delivered-by client|server] | --echo-mismatch-at K]
     split_check.py --self-test      (the payload pattern: known answers, no repeats)
     split_check.py --sequenced-indexes --pcap FILE --peer-port P
                                     (prints "frames=N indexes=I,J,..": the sequencing
@@ -21,8 +21,9 @@ line, `VERDICT <word> <explanation>`, exit status 0 for `peer-reassembly`, else 
                    delivered differs from what the peer sent: a libraknet bug.
   unknown          the capture is incomplete or the corruption is of another kind.
 
-What the peer delivered: --delivered FILE (the corrupt message the foreign client dumped),
-or, when the foreign peer is the echoing server, its echo as captured on the wire; then
+What the peer delivered: --delivered FILE (the corrupt message the foreign client dumped,
+or the foreign server with --delivered-by server: a misplaced first fragment gave the
+message another first byte, so the server did not take it for a user message to echo), or, when the foreign peer is the echoing server, its echo as captured on the wire; then
 --echo-mismatch-at K is the first wrong byte rak_client reported, which must be where the
 captured echo first differs (so libraknet handed its application exactly what it got).
 """
@@ -231,6 +232,7 @@ def main():
     ap.add_argument("--seq", type=int, required=True)
     ap.add_argument("--payload", choices=["helper", "rak_client"], required=True)
     ap.add_argument("--delivered")
+    ap.add_argument("--delivered-by", choices=["client", "server"], default="client")
     ap.add_argument("--echo-mismatch-at", type=int)
     o = ap.parse_args()
 
@@ -267,7 +269,7 @@ def main():
     if o.delivered:
         with open(o.delivered, "rb") as f:
             got = f.read()
-        where = "the foreign client delivered"
+        where = f"the foreign {o.delivered_by} delivered"
     else:
         echoes = [whole(m) for m in msgs["from_peer"] if m[0] == count]
         echoes = [e for e in echoes if e is not None and len(e) == o.size]
