@@ -55,7 +55,7 @@
 /**
  * A buffer of this many bytes always holds `rak_address_str()`'s text and its NUL.
  */
-#define RAK_ADDRESS_STRLEN 64
+#define RAK_ADDRESS_STR_BYTES 64
 
 /**
  * Longest password, in bytes.
@@ -813,7 +813,7 @@ typedef struct rak_runtime_stats {
 } rak_runtime_stats;
 
 /**
- * Per-call settings of `rak_peer_connect_ex()`. Zero-initialize it (`= {0}`) and set
+ * Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it (`= {0}`) and set
  * what you need: a zero field takes the config's value.
  */
 typedef struct rak_connect_options {
@@ -836,7 +836,7 @@ typedef struct rak_connect_options {
     uint32_t interval_ms;
     /**
      * Timeout of the resulting connection, as `rak_peer_set_conn_timeout()` sets it
-     * (0 = `rak_config_set_timeout_ms()`'s).
+     * (0 = `rak_config_set_conn_timeout()`'s).
      */
     uint32_t timeout_ms;
 } rak_connect_options;
@@ -1016,12 +1016,12 @@ typedef struct rak_conn_stats {
 } rak_conn_stats;
 
 /**
- * Counters of a peer's protocol core since it started, from `rak_peer_get_stats()`.
+ * Counters of a peer's protocol core since it started, from `rak_peer_stats()`.
  * Fields are only ever appended. The `dropped_*` counters say why datagrams (or
  * answers) were dropped, each datagram under the first reason that stopped it; the
  * `refused_*` counters count remote systems' connection attempts refused, by reason.
  */
-typedef struct rak_peer_stats {
+typedef struct rak_stats {
     /**
      * UDP datagrams received.
      */
@@ -1166,7 +1166,7 @@ typedef struct rak_peer_stats {
      * fragments and messages waiting for an earlier one (at most the receive budget).
      */
     uint64_t receive_held_bytes;
-} rak_peer_stats;
+} rak_stats;
 
 /**
  * The functions `rak_peer_dispatch()` calls, one per kind of event; NULL members are
@@ -1247,7 +1247,7 @@ const char *rak_result_str(int32_t result);
  * Writes `address` as text (`1.2.3.4:5678` or `[::1]:5678`) plus a NUL into
  * `buf[0..cap]`, and its length without the NUL into `*out_len`.
  *
- * A buffer of `RAK_ADDRESS_STRLEN` bytes is always enough.
+ * A buffer of `RAK_ADDRESS_STR_BYTES` bytes is always enough.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if any pointer is NULL;
  * RAK_RESULT_INVALID_ARGUMENT if `family` is neither 4 nor 6;
@@ -1351,7 +1351,7 @@ rak_result rak_config_set_offline_data(struct rak_config *config, const uint8_t 
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_timeout_ms(struct rak_config *config, uint32_t timeout_ms);
+rak_result rak_config_set_conn_timeout(struct rak_config *config, uint32_t timeout_ms);
 
 /**
  * Sets how many connection probes are sent, `interval_ms` apart, before an attempt
@@ -1467,7 +1467,7 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  * of the incoming-connection limit and the connections open, and may use more while
  * the others leave it free. Data past a connection's share is refused for now: the
  * remote system resends reliable data later, unreliable data is lost; both are counted
- * (`rak_peer_stats.dropped_over_receive_budget`) and logged. A message in fragments
+ * (`rak_stats.dropped_over_receive_budget`) and logged. A message in fragments
  * is charged its whole size from its first fragment until it completes (so one that
  * started always finishes): a message larger than a connection may hold waits until
  * room frees, and one larger than the budget never arrives.
@@ -1530,7 +1530,7 @@ rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
  * Sets the abuse response: an endpoint (IP address and port) that sends `threshold`
  * malformed datagrams within `window_ms` is ignored for `ignore_ms`: every datagram
  * from it is dropped unprocessed (pings go unanswered, connection attempts get
- * nowhere), counted in `rak_peer_stats.dropped_ignored_abusive`, except connected-mode
+ * nowhere), counted in `rak_stats.dropped_ignored_abusive`, except connected-mode
  * datagrams for an established connection at that exact address, which are processed
  * as usual (a source address can be forged, so garbage "from" a player must not cut
  * the player off). When several endpoints of one IP are ignored within
@@ -1572,7 +1572,7 @@ rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t end
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_occasional_ping_ms(struct rak_config *config, uint32_t interval_ms);
+rak_result rak_config_set_occasional_ping(struct rak_config *config, uint32_t interval_ms);
 
 /**
  * For an IPv6 bind address (`rak_config_set_bind(config, "::", port)`): `true` makes
@@ -1673,7 +1673,7 @@ void rak_peer_destroy(struct rak_peer *peer);
 /**
  * Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
  * `password[0..password_len]` (copied; NULL is fine when `password_len` is 0).
- * `rak_peer_connect_ex()` also takes the attempt count, spacing and timeout.
+ * `rak_peer_connect_with_options()` also takes the attempt count, spacing and timeout.
  *
  * A host name is resolved with the operating system's resolver ("localhost" works),
  * which blocks the calling thread until it answers; the first address of a family the
@@ -1932,11 +1932,11 @@ rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_connect_ex(const struct rak_peer *peer,
-                               const char *host,
-                               uint16_t port,
-                               const struct rak_connect_options *options,
-                               struct rak_conn *out_conn);
+rak_result rak_peer_connect_with_options(const struct rak_peer *peer,
+                                         const char *host,
+                                         uint16_t port,
+                                         const struct rak_connect_options *options,
+                                         struct rak_conn *out_conn);
 
 /**
  * Writes the established connections (handshake complete, not closing) to
@@ -1951,10 +1951,10 @@ rak_result rak_peer_connect_ex(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_connections(const struct rak_peer *peer,
-                                struct rak_conn *out,
-                                size_t cap,
-                                size_t *out_n);
+rak_result rak_peer_conns(const struct rak_peer *peer,
+                          struct rak_conn *out,
+                          size_t cap,
+                          size_t *out_n);
 
 /**
  * Writes the live connection to the remote system with GUID `guid` to `*out_conn`
@@ -1990,7 +1990,7 @@ rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
  * Sets the timeout of one connection or attempt (RakNet's `SetTimeoutTime` for one
  * system): it is dropped as lost (RAK_REASON_TIMED_OUT) after `timeout_ms` without
  * hearing from the remote system; the keep-alive ping follows at half of it. Other
- * connections keep `rak_config_set_timeout_ms()`'s value.
+ * connections keep `rak_config_set_conn_timeout()`'s value.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
  * `timeout_ms` is 0; RAK_RESULT_STALE_HANDLE if `conn` or `peer` is gone;
@@ -2092,7 +2092,7 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_generate(uint8_t *out_public, uint8_t *out_private);
+rak_result rak_key_pair_generate(uint8_t *out_public, uint8_t *out_private);
 
 /**
  * Writes the public key that belongs to `private` (RAK_KEY_BYTES bytes each).
@@ -2101,7 +2101,7 @@ rak_result rak_keypair_generate(uint8_t *out_public, uint8_t *out_private);
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_public_key(const uint8_t *private_, uint8_t *out_public);
+rak_result rak_key_pair_public_key(const uint8_t *private_, uint8_t *out_public);
 
 /**
  * Saves the key pair of `private` to the file `path` (UTF-8), replacing it: a text
@@ -2113,10 +2113,10 @@ rak_result rak_keypair_public_key(const uint8_t *private_, uint8_t *out_public);
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_save(const char *path, const uint8_t *private_);
+rak_result rak_key_pair_save(const char *path, const uint8_t *private_);
 
 /**
- * Loads a key pair saved by `rak_keypair_save()` (a file with a `private-key: HEX`
+ * Loads a key pair saved by `rak_key_pair_save()` (a file with a `private-key: HEX`
  * line; a `public-key` line, if present, must match): RAK_KEY_BYTES bytes each to
  * `out_public` and `out_private`.
  *
@@ -2126,7 +2126,7 @@ rak_result rak_keypair_save(const char *path, const uint8_t *private_);
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_load(const char *path, uint8_t *out_public, uint8_t *out_private);
+rak_result rak_key_pair_load(const char *path, uint8_t *out_public, uint8_t *out_private);
 
 /**
  * Writes `key` (RAK_KEY_BYTES bytes) as 64 lower-case hex digits and a NUL to `out`,
@@ -2168,7 +2168,7 @@ rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *pri
  * Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
  * Bedrock clients get the security flag in OPEN_CONNECTION_REPLY_2 and give up
  * (libraknet clients report RAK_REASON_SECURITY_MISMATCH); counted in
- * `rak_peer_stats.refused_security_required`. No state is kept for them. Default off.
+ * `rak_stats.refused_security_required`. No state is kept for them. Default off.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
  * RAK_RESULT_INVALID_ARGUMENT if `required` and no key pair was set with
@@ -2182,7 +2182,7 @@ rak_result rak_config_set_require_secure(struct rak_config *config, bool require
  * Requires secure clients to prove a key pair of their own (set with
  * `rak_config_set_key_pair()` on their side) when `required`; clients without one fail
  * with RAK_REASON_CLIENT_KEY_REQUIRED, counted in
- * `rak_peer_stats.refused_client_key_required`. Read an accepted client's key with
+ * `rak_stats.refused_client_key_required`. Read an accepted client's key with
  * `rak_peer_conn_remote_key()` to decide whom to trust. Default off.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
@@ -2193,7 +2193,7 @@ rak_result rak_config_set_require_secure(struct rak_config *config, bool require
 rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
 
 /**
- * As `rak_peer_connect_ex()`, but the connection is secure: every datagram after the
+ * As `rak_peer_connect_with_options()`, but the connection is secure: every datagram after the
  * handshake is encrypted and authenticated (Noise NX/IX, X25519, ChaCha20-Poly1305,
  * BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key` (RAK_KEY_BYTES,
  * copied) pins the server's public key: a server that cannot prove it fails the
@@ -2206,7 +2206,7 @@ rak_result rak_config_set_require_client_key(struct rak_config *config, bool req
  * peer has none, with RAK_REASON_CLIENT_KEY_REQUIRED. Only libraknet servers run
  * secure mode.
  *
- * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_ex()`.
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_with_options()`.
  *
  * Thread safety: any thread.
  */
@@ -2257,7 +2257,7 @@ rak_result rak_peer_conn_stats(const struct rak_peer *peer,
 /**
  * Copies the peer's protocol counters (traffic, drops and refusals by reason, current
  * connections) into `*out_stats`, fetched from the network thread like
- * `rak_peer_conn_stats()`. Pass `sizeof(rak_peer_stats)` as `stats_size`.
+ * `rak_peer_conn_stats()`. Pass `sizeof(rak_stats)` as `stats_size`.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
  * RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_QUEUE_FULL;
@@ -2266,9 +2266,9 @@ rak_result rak_peer_conn_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_get_stats(const struct rak_peer *peer,
-                              struct rak_peer_stats *out_stats,
-                              size_t stats_size);
+rak_result rak_peer_stats(const struct rak_peer *peer,
+                          struct rak_stats *out_stats,
+                          size_t stats_size);
 
 /**
  * Registers `callbacks` (copied) for `rak_peer_dispatch()`, with `userdata` passed

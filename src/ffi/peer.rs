@@ -143,7 +143,7 @@ pub extern "C" fn rak_peer_destroy(peer: *mut rak_peer) {
 
 /// Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
 /// `password[0..password_len]` (copied; NULL is fine when `password_len` is 0).
-/// `rak_peer_connect_ex()` also takes the attempt count, spacing and timeout.
+/// `rak_peer_connect_with_options()` also takes the attempt count, spacing and timeout.
 ///
 /// A host name is resolved with the operating system's resolver ("localhost" works),
 /// which blocks the calling thread until it answers; the first address of a family the

@@ -52,7 +52,7 @@ fn non_null<T>(ps: &[*const T]) -> Result<(), rak_result> {
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_generate(out_public: *mut u8, out_private: *mut u8) -> rak_result {
+pub extern "C" fn rak_key_pair_generate(out_public: *mut u8, out_private: *mut u8) -> rak_result {
     boundary(|| {
         non_null(&[out_public as *const u8, out_private as *const u8])?;
         let k = KeyPair::generate().map_err(|_| rak_result::Internal)?;
@@ -68,7 +68,7 @@ pub extern "C" fn rak_keypair_generate(out_public: *mut u8, out_private: *mut u8
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_public_key(private: *const u8, out_public: *mut u8) -> rak_result {
+pub extern "C" fn rak_key_pair_public_key(private: *const u8, out_public: *mut u8) -> rak_result {
     boundary(|| {
         non_null(&[out_public as *const u8])?;
         let k = KeyPair::from_private(key_in(private)?);
@@ -86,7 +86,7 @@ pub extern "C" fn rak_keypair_public_key(private: *const u8, out_public: *mut u8
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_save(path: *const c_char, private: *const u8) -> rak_result {
+pub extern "C" fn rak_key_pair_save(path: *const c_char, private: *const u8) -> rak_result {
     boundary(|| {
         let path = text(path)?;
         let k = KeyPair::from_private(key_in(private)?);
@@ -101,7 +101,7 @@ pub extern "C" fn rak_keypair_save(path: *const c_char, private: *const u8) -> r
     })
 }
 
-/// Loads a key pair saved by `rak_keypair_save()` (a file with a `private-key: HEX`
+/// Loads a key pair saved by `rak_key_pair_save()` (a file with a `private-key: HEX`
 /// line; a `public-key` line, if present, must match): RAK_KEY_BYTES bytes each to
 /// `out_public` and `out_private`.
 ///
@@ -111,7 +111,7 @@ pub extern "C" fn rak_keypair_save(path: *const c_char, private: *const u8) -> r
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_load(
+pub extern "C" fn rak_key_pair_load(
     path: *const c_char,
     out_public: *mut u8,
     out_private: *mut u8,
@@ -214,7 +214,7 @@ fn set_requirement(
 /// Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
 /// Bedrock clients get the security flag in OPEN_CONNECTION_REPLY_2 and give up
 /// (libraknet clients report RAK_REASON_SECURITY_MISMATCH); counted in
-/// `rak_peer_stats.refused_security_required`. No state is kept for them. Default off.
+/// `rak_stats.refused_security_required`. No state is kept for them. Default off.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
 /// RAK_RESULT_INVALID_ARGUMENT if `required` and no key pair was set with
@@ -232,7 +232,7 @@ pub extern "C" fn rak_config_set_require_secure(
 /// Requires secure clients to prove a key pair of their own (set with
 /// `rak_config_set_key_pair()` on their side) when `required`; clients without one fail
 /// with RAK_REASON_CLIENT_KEY_REQUIRED, counted in
-/// `rak_peer_stats.refused_client_key_required`. Read an accepted client's key with
+/// `rak_stats.refused_client_key_required`. Read an accepted client's key with
 /// `rak_peer_conn_remote_key()` to decide whom to trust. Default off.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
@@ -247,7 +247,7 @@ pub extern "C" fn rak_config_set_require_client_key(
     set_requirement(config, required, |s| &mut s.require_client_key)
 }
 
-/// As `rak_peer_connect_ex()`, but the connection is secure: every datagram after the
+/// As `rak_peer_connect_with_options()`, but the connection is secure: every datagram after the
 /// handshake is encrypted and authenticated (Noise NX/IX, X25519, ChaCha20-Poly1305,
 /// BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key` (RAK_KEY_BYTES,
 /// copied) pins the server's public key: a server that cannot prove it fails the
@@ -260,7 +260,7 @@ pub extern "C" fn rak_config_set_require_client_key(
 /// peer has none, with RAK_REASON_CLIENT_KEY_REQUIRED. Only libraknet servers run
 /// secure mode.
 ///
-/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_ex()`.
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_with_options()`.
 ///
 /// Thread safety: any thread.
 #[no_mangle]
