@@ -111,7 +111,10 @@ fn new_functions_check_their_arguments() {
 
     // Live peer: NULL pointers and invalid values.
     let p = client();
-    assert_eq!(rak_peer_connect_with_options(p, null(), 1, null(), &mut conn), NULL);
+    assert_eq!(
+        rak_peer_connect_with_options(p, null(), 1, null(), &mut conn),
+        NULL
+    );
     assert_eq!(
         rak_peer_connect_with_options(p, HOST.as_ptr(), 1, null(), null_mut()),
         NULL
@@ -141,10 +144,7 @@ fn new_functions_check_their_arguments() {
     );
     assert_eq!(conn.id, 0, "outputs are written only on success");
     assert_eq!(rak_peer_conns(p, null_mut(), 4, &mut n), NULL);
-    assert_eq!(
-        rak_peer_conns(p, conns.as_mut_ptr(), 4, null_mut()),
-        NULL
-    );
+    assert_eq!(rak_peer_conns(p, conns.as_mut_ptr(), 4, null_mut()), NULL);
     assert_eq!(rak_peer_conn_by_guid(p, 1, null_mut()), NULL);
     assert_eq!(rak_peer_conn_by_guid(p, 1, &mut conn), NOT_FOUND);
     assert_eq!(rak_peer_conn_by_address(p, null(), &mut conn), NULL);

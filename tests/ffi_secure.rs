@@ -114,7 +114,10 @@ fn key_functions_check_arguments_and_round_trip_through_a_file() {
         OK
     );
     assert_eq!(derived, public);
-    assert_eq!(rak_key_pair_generate(null_mut(), derived.as_mut_ptr()), NULL);
+    assert_eq!(
+        rak_key_pair_generate(null_mut(), derived.as_mut_ptr()),
+        NULL
+    );
     assert_eq!(rak_key_pair_public_key(null(), derived.as_mut_ptr()), NULL);
 
     let mut hex = [0 as std::ffi::c_char; RAK_KEY_HEX_BYTES];
