@@ -3,7 +3,14 @@
  *
  * Conventions (see README.md, "C API conventions"):
  *
- * - Names: functions rak_<object>_<verb>, types rak_*, constants RAK_*.
+ * - Names: functions rak_<object>_<verb>, types rak_*, constants RAK_*. One spelling
+ *   per concept: a getter is rak_<object>_<noun>, without get_, and a struct it fills
+ *   is rak_<noun> (rak_peer_stats() fills rak_stats, rak_peer_conn_info() fills
+ *   rak_conn_info); a setter is rak_<object>_set_<noun>, with the same noun on the
+ *   config and the peer (rak_config_set_conn_timeout, rak_peer_set_conn_timeout); a
+ *   connection is "conn" and a key pair "key_pair"; a call that takes an options struct
+ *   is named ..._with_options; units go in parameter names (timeout_ms), not in
+ *   function names; the size of a text buffer is RAK_<WHAT>_BYTES, its NUL included.
  * - Results: fallible calls return rak_result; RAK_RESULT_OK (0) is success and every
  *   error is negative. rak_result_str() describes any value. Outputs are trailing
  *   out-parameters, written only on success.
@@ -16,8 +23,13 @@
  *   returns; the caller keeps ownership.
  * - Messages: a rak_message handed out in an event belongs to the application until it
  *   passes it to rak_message_release(), exactly once, from any thread.
- * - Enum-like inputs are plain integers and are validated: an unknown value returns
- *   RAK_RESULT_INVALID_ARGUMENT.
+ * - Enum-like values (reliability, priority, result, event kind, reason, connection
+ *   state, simulator direction, log level) are declared with their enum's typedef
+ *   (rak_reliability, ...) in every parameter and field. In C before C23 that typedef
+ *   is the enum's fixed integer type (uint32_t; int32_t for rak_result), in C++ and
+ *   C23 the enum itself with that underlying type: the same ABI. In C++ an enum field
+ *   takes no plain 0, so zero-initialize such a struct with {} rather than {0}. Inputs
+ *   are validated: an unknown value returns RAK_RESULT_INVALID_ARGUMENT.
  * - Errors never unwind: a bug inside the library returns RAK_RESULT_INTERNAL (or
  *   NULL / 0 from the few calls that cannot fail).
  *
@@ -387,8 +399,8 @@ typedef uint32_t rak_reason;
 #endif // __cplusplus
 
 /**
- * RakNet's `PacketReliability`, with its numeric values. Used as the `uint32_t`
- * `reliability` of `rak_send_options` and `rak_event`.
+ * RakNet's `PacketReliability`, with its numeric values: the `reliability` of
+ * `rak_send_options` and `rak_event`.
  */
 enum rak_reliability
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -437,7 +449,7 @@ typedef uint32_t rak_reliability;
 #endif // __cplusplus
 
 /**
- * RakNet's `PacketPriority`. Used as the `uint32_t` `priority` of `rak_send_options`.
+ * RakNet's `PacketPriority`: the `priority` of `rak_send_options`.
  */
 enum rak_priority
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -470,7 +482,7 @@ typedef uint32_t rak_priority;
 #endif // __cplusplus
 
 /**
- * Which datagrams a simulator setting applies to. Used as the `uint32_t direction` of
+ * Which datagrams a simulator setting applies to: the `direction` of
  * `rak_config_set_simulator()` and `rak_peer_set_simulator()`.
  */
 enum rak_sim_direction
@@ -500,8 +512,8 @@ typedef uint32_t rak_sim_direction;
 #endif // __cplusplus
 
 /**
- * How important a log message is. Used as the `uint32_t level` of the log callback and
- * the `min_level` of `rak_config_set_log_callback()`; lower is more important.
+ * How important a log message is: the `level` of the log callback and the `min_level`
+ * of `rak_config_set_log_callback()`; lower is more important.
  */
 enum rak_log_level
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -639,11 +651,11 @@ typedef struct rak_send_options {
     /**
      * One of `RAK_RELIABILITY_*`.
      */
-    uint32_t reliability;
+    rak_reliability reliability;
     /**
      * One of `RAK_PRIORITY_*`.
      */
-    uint32_t priority;
+    rak_priority priority;
     /**
      * Ordering channel, used by the ordered and sequenced kinds.
      */
@@ -719,7 +731,7 @@ typedef struct rak_event {
      * The RAK_RELIABILITY_* a MESSAGE travelled with (receipt kinds arrive as their
      * plain kinds).
      */
-    uint32_t reliability;
+    rak_reliability reliability;
     /**
      * Round-trip time of a PONG, in milliseconds.
      */
@@ -1241,7 +1253,7 @@ const char *rak_version_string(void);
  *
  * Thread safety: any thread.
  */
-const char *rak_result_str(int32_t result);
+const char *rak_result_str(rak_result result);
 
 /**
  * Writes `address` as text (`1.2.3.4:5678` or `[::1]:5678`) plus a NUL into
@@ -1436,7 +1448,7 @@ rak_result rak_config_set_thread_start_hook(struct rak_config *config,
  * Thread safety: one thread at a time (per config).
  */
 rak_result rak_config_set_simulator(struct rak_config *config,
-                                    uint32_t direction,
+                                    rak_sim_direction direction,
                                     const struct rak_sim_options *options);
 
 /**
@@ -1623,10 +1635,10 @@ rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
  */
 rak_result rak_config_set_log_callback(struct rak_config *config,
                                        void (*callback)(void *userdata,
-                                                        uint32_t level,
+                                                        rak_log_level level,
                                                         const char *message),
                                        void *userdata,
-                                       uint32_t min_level);
+                                       rak_log_level min_level);
 
 /**
  * Creates a peer from `config` (NULL = the defaults of `rak_config_create()`): binds
@@ -1892,7 +1904,7 @@ rak_result rak_peer_wait(const struct rak_peer *peer,
  * Thread safety: any thread.
  */
 rak_result rak_peer_set_simulator(const struct rak_peer *peer,
-                                  uint32_t direction,
+                                  rak_sim_direction direction,
                                   const struct rak_sim_options *options);
 
 /**
@@ -2317,7 +2329,7 @@ rak_result rak_peer_dispatch(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-const char *rak_reason_str(uint32_t reason);
+const char *rak_reason_str(rak_reason reason);
 
 /**
  * The first byte of the message. The message starts with its RakNet message id

@@ -392,7 +392,7 @@ pub extern "C" fn rak_config_set_thread_start_hook(
 #[no_mangle]
 pub extern "C" fn rak_config_set_simulator(
     config: *mut rak_config,
-    direction: u32,
+    direction: super::sim::rak_sim_direction_raw,
     options: *const super::sim::rak_sim_options,
 ) -> rak_result {
     boundary(|| {

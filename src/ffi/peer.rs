@@ -503,7 +503,7 @@ pub extern "C" fn rak_peer_wait(
 #[no_mangle]
 pub extern "C" fn rak_peer_set_simulator(
     peer: *const rak_peer,
-    direction: u32,
+    direction: super::sim::rak_sim_direction_raw,
     options: *const super::sim::rak_sim_options,
 ) -> rak_result {
     boundary(|| {
