@@ -62,6 +62,27 @@
 #define RAK_VERSION_STRING "0.1.0"
 /** The ABI this header describes; compare with rak_abi_version(). */
 #define RAK_ABI_VERSION 0
+/*
+ * RAKNET_API marks every function below. On Windows it is __declspec(dllimport), for
+ * programs that link the DLL; define RAKNET_STATIC before including this header to
+ * link the static library instead (CMake's raknet::raknet_static defines it). With GCC
+ * and Clang it is default visibility, so the declarations stay public in code built
+ * with -fvisibility=hidden or inside "#pragma GCC visibility push(hidden)". Define
+ * RAKNET_API yourself to override it. The header is the same on every platform.
+ */
+#ifndef RAKNET_API
+#  if defined(_WIN32)
+#    if defined(RAKNET_STATIC)
+#      define RAKNET_API
+#    else
+#      define RAKNET_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) || defined(__clang__)
+#    define RAKNET_API __attribute__((visibility("default")))
+#  else
+#    define RAKNET_API
+#  endif
+#endif
 
 
 /**
@@ -1236,14 +1257,14 @@ extern "C" {
  *
  * Thread safety: any thread.
  */
-uint32_t rak_abi_version(void);
+RAKNET_API uint32_t rak_abi_version(void);
 
 /**
  * The library version as static NUL-terminated text, e.g. "0.1.0"; never free it.
  *
  * Thread safety: any thread.
  */
-const char *rak_version_string(void);
+RAKNET_API const char *rak_version_string(void);
 
 /**
  * Describes a result code in a few lower-case words, e.g. "stale handle".
@@ -1253,7 +1274,7 @@ const char *rak_version_string(void);
  *
  * Thread safety: any thread.
  */
-const char *rak_result_str(rak_result result);
+RAKNET_API const char *rak_result_str(rak_result result);
 
 /**
  * Writes `address` as text (`1.2.3.4:5678` or `[::1]:5678`) plus a NUL into
@@ -1267,6 +1288,7 @@ const char *rak_result_str(rak_result result);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_address_str(const struct rak_address *address,
                            char *buf,
                            size_t cap,
@@ -1284,14 +1306,14 @@ rak_result rak_address_str(const struct rak_address *address,
  *
  * Thread safety: any thread.
  */
-rak_result rak_config_create(struct rak_config **out_config);
+RAKNET_API rak_result rak_config_create(struct rak_config **out_config);
 
 /**
  * Frees a config. NULL, or a config already destroyed, is a no-op.
  *
  * Thread safety: exclusive (no other call may be using `config`).
  */
-void rak_config_destroy(struct rak_config *config);
+RAKNET_API void rak_config_destroy(struct rak_config *config);
 
 /**
  * Sets the local address to bind: an IP literal or a host name, and a port
@@ -1309,7 +1331,10 @@ void rak_config_destroy(struct rak_config *config);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_bind(struct rak_config *config, const char *host, uint16_t port);
+RAKNET_API
+rak_result rak_config_set_bind(struct rak_config *config,
+                               const char *host,
+                               uint16_t port);
 
 /**
  * Sets the RakNet protocol version sent when connecting and required from clients:
@@ -1320,7 +1345,7 @@ rak_result rak_config_set_bind(struct rak_config *config, const char *host, uint
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_protocol_version(struct rak_config *config, uint32_t version);
+RAKNET_API rak_result rak_config_set_protocol_version(struct rak_config *config, uint32_t version);
 
 /**
  * Sets how many remote-initiated connections are accepted at once (0, the default,
@@ -1330,7 +1355,9 @@ rak_result rak_config_set_protocol_version(struct rak_config *config, uint32_t v
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_max_incoming(struct rak_config *config, uint32_t max_connections);
+RAKNET_API
+rak_result rak_config_set_max_incoming(struct rak_config *config,
+                                       uint32_t max_connections);
 
 /**
  * Sets the password incoming connections must present (copied; `len` 0 = none).
@@ -1341,7 +1368,10 @@ rak_result rak_config_set_max_incoming(struct rak_config *config, uint32_t max_c
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_password(struct rak_config *config, const uint8_t *password, size_t len);
+RAKNET_API
+rak_result rak_config_set_password(struct rak_config *config,
+                                   const uint8_t *password,
+                                   size_t len);
 
 /**
  * Sets the data returned in answers to unconnected pings (copied; `len` 0 = none).
@@ -1352,7 +1382,10 @@ rak_result rak_config_set_password(struct rak_config *config, const uint8_t *pas
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_offline_data(struct rak_config *config, const uint8_t *data, size_t len);
+RAKNET_API
+rak_result rak_config_set_offline_data(struct rak_config *config,
+                                       const uint8_t *data,
+                                       size_t len);
 
 /**
  * Sets how long a connection may stay silent before it is dropped as lost
@@ -1363,7 +1396,7 @@ rak_result rak_config_set_offline_data(struct rak_config *config, const uint8_t 
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_conn_timeout(struct rak_config *config, uint32_t timeout_ms);
+RAKNET_API rak_result rak_config_set_conn_timeout(struct rak_config *config, uint32_t timeout_ms);
 
 /**
  * Sets how many connection probes are sent, `interval_ms` apart, before an attempt
@@ -1374,6 +1407,7 @@ rak_result rak_config_set_conn_timeout(struct rak_config *config, uint32_t timeo
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_connect_attempts(struct rak_config *config,
                                            uint32_t attempts,
                                            uint32_t interval_ms);
@@ -1388,6 +1422,7 @@ rak_result rak_config_set_connect_attempts(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_mtu_probes(struct rak_config *config,
                                      const uint16_t *mtu_bytes,
                                      size_t count);
@@ -1402,7 +1437,10 @@ rak_result rak_config_set_mtu_probes(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_queue_capacity(struct rak_config *config, size_t commands, size_t events);
+RAKNET_API
+rak_result rak_config_set_queue_capacity(struct rak_config *config,
+                                         size_t commands,
+                                         size_t events);
 
 /**
  * Sets this peer's GUID (0, the default, lets the library draw one from the operating
@@ -1413,7 +1451,7 @@ rak_result rak_config_set_queue_capacity(struct rak_config *config, size_t comma
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_guid(struct rak_config *config, uint64_t guid);
+RAKNET_API rak_result rak_config_set_guid(struct rak_config *config, uint64_t guid);
 
 /**
  * Registers `hook`, called once on each new peer's network thread before it does
@@ -1429,6 +1467,7 @@ rak_result rak_config_set_guid(struct rak_config *config, uint64_t guid);
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_thread_start_hook(struct rak_config *config,
                                             void (*hook)(void *userdata),
                                             void *userdata);
@@ -1447,6 +1486,7 @@ rak_result rak_config_set_thread_start_hook(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_simulator(struct rak_config *config,
                                     rak_sim_direction direction,
                                     const struct rak_sim_options *options);
@@ -1469,7 +1509,7 @@ rak_result rak_config_set_simulator(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
+RAKNET_API rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
 
 /**
  * Sets the receive budget: the bytes the whole peer may hold, over all connections,
@@ -1489,7 +1529,7 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes);
+RAKNET_API rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes);
 
 /**
  * Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
@@ -1506,7 +1546,7 @@ rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
+RAKNET_API rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
 
 /**
  * Limits how much larger an unconnected pong may be than the ping it answers
@@ -1521,7 +1561,7 @@ rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t factor);
+RAKNET_API rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t factor);
 
 /**
  * Limits how often one IP may open a connection (RakNet's
@@ -1534,6 +1574,7 @@ rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
                                              bool enabled,
                                              bool exempt_loopback);
@@ -1555,6 +1596,7 @@ rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_abuse_limits(struct rak_config *config,
                                        uint32_t threshold,
                                        uint32_t window_ms,
@@ -1572,7 +1614,7 @@ rak_result rak_config_set_abuse_limits(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t endpoints);
+RAKNET_API rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t endpoints);
 
 /**
  * Sends a ping on every established connection every `interval_ms` (RakNet's
@@ -1584,7 +1626,9 @@ rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t end
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_occasional_ping(struct rak_config *config, uint32_t interval_ms);
+RAKNET_API
+rak_result rak_config_set_occasional_ping(struct rak_config *config,
+                                          uint32_t interval_ms);
 
 /**
  * For an IPv6 bind address (`rak_config_set_bind(config, "::", port)`): `true` makes
@@ -1595,7 +1639,7 @@ rak_result rak_config_set_occasional_ping(struct rak_config *config, uint32_t in
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
+RAKNET_API rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
 
 /**
  * Sets SO_REUSEADDR on the peer's socket (default off): several peers, in this process
@@ -1608,7 +1652,7 @@ rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
+RAKNET_API rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
 
 /**
  * Registers `callback`, called as `callback(userdata, level, message)` for every log
@@ -1633,6 +1677,7 @@ rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_log_callback(struct rak_config *config,
                                        void (*callback)(void *userdata,
                                                         rak_log_level level,
@@ -1655,7 +1700,7 @@ rak_result rak_config_set_log_callback(struct rak_config *config,
  *
  * Thread safety: any thread (the config must not be changed during the call).
  */
-rak_result rak_peer_create(const struct rak_config *config, struct rak_peer **out_peer);
+RAKNET_API rak_result rak_peer_create(const struct rak_config *config, struct rak_peer **out_peer);
 
 /**
  * Stops the peer without freeing it: sends disconnection notifications, waits up to
@@ -1671,7 +1716,7 @@ rak_result rak_peer_create(const struct rak_config *config, struct rak_peer **ou
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_shutdown(const struct rak_peer *peer, uint32_t flush_ms);
+RAKNET_API rak_result rak_peer_shutdown(const struct rak_peer *peer, uint32_t flush_ms);
 
 /**
  * Shuts the peer down as `rak_peer_shutdown(peer, RAK_DESTROY_FLUSH_MS)` would, then
@@ -1680,7 +1725,7 @@ rak_result rak_peer_shutdown(const struct rak_peer *peer, uint32_t flush_ms);
  *
  * Thread safety: exclusive (no other call on `peer` may be running or start later).
  */
-void rak_peer_destroy(struct rak_peer *peer);
+RAKNET_API void rak_peer_destroy(struct rak_peer *peer);
 
 /**
  * Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
@@ -1706,6 +1751,7 @@ void rak_peer_destroy(struct rak_peer *peer);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_connect(const struct rak_peer *peer,
                             const char *host,
                             uint16_t port,
@@ -1747,6 +1793,7 @@ rak_result rak_peer_connect(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_send(const struct rak_peer *peer,
                          struct rak_conn conn,
                          const uint8_t *data,
@@ -1777,7 +1824,10 @@ rak_result rak_peer_send(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_close(const struct rak_peer *peer, struct rak_conn conn, bool notify);
+RAKNET_API
+rak_result rak_peer_close(const struct rak_peer *peer,
+                          struct rak_conn conn,
+                          bool notify);
 
 /**
  * Sends an unconnected ping to `host` at `port`. An answer arrives as a
@@ -1798,6 +1848,7 @@ rak_result rak_peer_close(const struct rak_peer *peer, struct rak_conn conn, boo
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_ping(const struct rak_peer *peer,
                          const char *host,
                          uint16_t port,
@@ -1813,7 +1864,10 @@ rak_result rak_peer_ping(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_set_offline_data(const struct rak_peer *peer, const uint8_t *data, size_t len);
+RAKNET_API
+rak_result rak_peer_set_offline_data(const struct rak_peer *peer,
+                                     const uint8_t *data,
+                                     size_t len);
 
 /**
  * Writes this peer's GUID, which identifies it to remote systems, to `*out_guid`.
@@ -1823,7 +1877,7 @@ rak_result rak_peer_set_offline_data(const struct rak_peer *peer, const uint8_t 
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_guid(const struct rak_peer *peer, uint64_t *out_guid);
+RAKNET_API rak_result rak_peer_guid(const struct rak_peer *peer, uint64_t *out_guid);
 
 /**
  * Writes the UDP port the peer is bound to (useful after binding port 0) to
@@ -1834,7 +1888,7 @@ rak_result rak_peer_guid(const struct rak_peer *peer, uint64_t *out_guid);
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_local_port(const struct rak_peer *peer, uint16_t *out_port);
+RAKNET_API rak_result rak_peer_local_port(const struct rak_peer *peer, uint16_t *out_port);
 
 /**
  * Writes the address, GUID, state and direction of `conn` to `*out_info`.
@@ -1844,6 +1898,7 @@ rak_result rak_peer_local_port(const struct rak_peer *peer, uint16_t *out_port);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_info(const struct rak_peer *peer,
                               struct rak_conn conn,
                               struct rak_conn_info *out_info);
@@ -1860,6 +1915,7 @@ rak_result rak_peer_conn_info(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_poll(const struct rak_peer *peer,
                          struct rak_event *out,
                          size_t cap,
@@ -1882,6 +1938,7 @@ rak_result rak_peer_poll(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_wait(const struct rak_peer *peer,
                          struct rak_event *out,
                          size_t cap,
@@ -1903,6 +1960,7 @@ rak_result rak_peer_wait(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_set_simulator(const struct rak_peer *peer,
                                   rak_sim_direction direction,
                                   const struct rak_sim_options *options);
@@ -1919,6 +1977,7 @@ rak_result rak_peer_set_simulator(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
                                   struct rak_runtime_stats *out_stats,
                                   size_t stats_size);
@@ -1944,6 +2003,7 @@ rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_connect_with_options(const struct rak_peer *peer,
                                          const char *host,
                                          uint16_t port,
@@ -1963,6 +2023,7 @@ rak_result rak_peer_connect_with_options(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conns(const struct rak_peer *peer,
                           struct rak_conn *out,
                           size_t cap,
@@ -1979,6 +2040,7 @@ rak_result rak_peer_conns(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_by_guid(const struct rak_peer *peer,
                                  uint64_t guid,
                                  struct rak_conn *out_conn);
@@ -1994,6 +2056,7 @@ rak_result rak_peer_conn_by_guid(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
                                     const struct rak_address *address,
                                     struct rak_conn *out_conn);
@@ -2010,6 +2073,7 @@ rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_set_conn_timeout(const struct rak_peer *peer,
                                      struct rak_conn conn,
                                      uint32_t timeout_ms);
@@ -2025,7 +2089,9 @@ rak_result rak_peer_set_conn_timeout(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_set_max_incoming(const struct rak_peer *peer, uint32_t max_connections);
+RAKNET_API
+rak_result rak_peer_set_max_incoming(const struct rak_peer *peer,
+                                     uint32_t max_connections);
 
 /**
  * Bans the IP addresses matching `pattern` (RakNet's `AddToBanList`): an IPv4 address
@@ -2048,7 +2114,10 @@ rak_result rak_peer_set_max_incoming(const struct rak_peer *peer, uint32_t max_c
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_ban(const struct rak_peer *peer, const char *pattern, uint32_t duration_ms);
+RAKNET_API
+rak_result rak_peer_ban(const struct rak_peer *peer,
+                        const char *pattern,
+                        uint32_t duration_ms);
 
 /**
  * Removes a pattern added by `rak_peer_ban()`, written the same way (RakNet's
@@ -2061,7 +2130,7 @@ rak_result rak_peer_ban(const struct rak_peer *peer, const char *pattern, uint32
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
+RAKNET_API rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
 
 /**
  * Removes every ban, temporary ones included (RakNet's `ClearBanList`).
@@ -2072,7 +2141,7 @@ rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_clear_bans(const struct rak_peer *peer);
+RAKNET_API rak_result rak_peer_clear_bans(const struct rak_peer *peer);
 
 /**
  * Sends ADVERTISE_SYSTEM with a copy of `data[0..len]` to `host` at `port`, connected
@@ -2088,6 +2157,7 @@ rak_result rak_peer_clear_bans(const struct rak_peer *peer);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_advertise(const struct rak_peer *peer,
                               const char *host,
                               uint16_t port,
@@ -2104,7 +2174,7 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_pair_generate(uint8_t *out_public, uint8_t *out_private);
+RAKNET_API rak_result rak_key_pair_generate(uint8_t *out_public, uint8_t *out_private);
 
 /**
  * Writes the public key that belongs to `private` (RAK_KEY_BYTES bytes each).
@@ -2113,7 +2183,7 @@ rak_result rak_key_pair_generate(uint8_t *out_public, uint8_t *out_private);
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_pair_public_key(const uint8_t *private_, uint8_t *out_public);
+RAKNET_API rak_result rak_key_pair_public_key(const uint8_t *private_, uint8_t *out_public);
 
 /**
  * Saves the key pair of `private` to the file `path` (UTF-8), replacing it: a text
@@ -2125,7 +2195,7 @@ rak_result rak_key_pair_public_key(const uint8_t *private_, uint8_t *out_public)
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_pair_save(const char *path, const uint8_t *private_);
+RAKNET_API rak_result rak_key_pair_save(const char *path, const uint8_t *private_);
 
 /**
  * Loads a key pair saved by `rak_key_pair_save()` (a file with a `private-key: HEX`
@@ -2138,7 +2208,10 @@ rak_result rak_key_pair_save(const char *path, const uint8_t *private_);
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_pair_load(const char *path, uint8_t *out_public, uint8_t *out_private);
+RAKNET_API
+rak_result rak_key_pair_load(const char *path,
+                             uint8_t *out_public,
+                             uint8_t *out_private);
 
 /**
  * Writes `key` (RAK_KEY_BYTES bytes) as 64 lower-case hex digits and a NUL to `out`,
@@ -2148,7 +2221,7 @@ rak_result rak_key_pair_load(const char *path, uint8_t *out_public, uint8_t *out
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_to_hex(const uint8_t *key, char *out);
+RAKNET_API rak_result rak_key_to_hex(const uint8_t *key, char *out);
 
 /**
  * Parses exactly 64 hex digits (either case, NUL-terminated) into RAK_KEY_BYTES bytes
@@ -2159,7 +2232,7 @@ rak_result rak_key_to_hex(const uint8_t *key, char *out);
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
+RAKNET_API rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
 
 /**
  * Gives the peer a long-term key pair (RAK_KEY_BYTES private key, copied; the public
@@ -2174,7 +2247,7 @@ rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *private_);
+RAKNET_API rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *private_);
 
 /**
  * Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
@@ -2188,7 +2261,7 @@ rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *pri
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_require_secure(struct rak_config *config, bool required);
+RAKNET_API rak_result rak_config_set_require_secure(struct rak_config *config, bool required);
 
 /**
  * Requires secure clients to prove a key pair of their own (set with
@@ -2202,7 +2275,7 @@ rak_result rak_config_set_require_secure(struct rak_config *config, bool require
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
+RAKNET_API rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
 
 /**
  * As `rak_peer_connect_with_options()`, but the connection is secure: every datagram after the
@@ -2222,6 +2295,7 @@ rak_result rak_config_set_require_client_key(struct rak_config *config, bool req
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_connect_secure(const struct rak_peer *peer,
                                    const char *host,
                                    uint16_t port,
@@ -2240,6 +2314,7 @@ rak_result rak_peer_connect_secure(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_remote_key(const struct rak_peer *peer,
                                     struct rak_conn conn,
                                     uint8_t *out_key);
@@ -2261,6 +2336,7 @@ rak_result rak_peer_conn_remote_key(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_stats(const struct rak_peer *peer,
                                struct rak_conn conn,
                                struct rak_conn_stats *out_stats,
@@ -2278,6 +2354,7 @@ rak_result rak_peer_conn_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_stats(const struct rak_peer *peer,
                           struct rak_stats *out_stats,
                           size_t stats_size);
@@ -2295,6 +2372,7 @@ rak_result rak_peer_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_set_callbacks(const struct rak_peer *peer,
                                   const struct rak_callbacks *callbacks,
                                   void *userdata);
@@ -2316,6 +2394,7 @@ rak_result rak_peer_set_callbacks(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_dispatch(const struct rak_peer *peer,
                              size_t max_events,
                              size_t *out_dispatched);
@@ -2329,7 +2408,7 @@ rak_result rak_peer_dispatch(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-const char *rak_reason_str(rak_reason reason);
+RAKNET_API const char *rak_reason_str(rak_reason reason);
 
 /**
  * The first byte of the message. The message starts with its RakNet message id
@@ -2341,14 +2420,14 @@ const char *rak_reason_str(rak_reason reason);
  *
  * Thread safety: any thread.
  */
-const uint8_t *rak_message_data(const struct rak_message *message);
+RAKNET_API const uint8_t *rak_message_data(const struct rak_message *message);
 
 /**
  * Length of the message in bytes; 0 if `message` is NULL or already released.
  *
  * Thread safety: any thread.
  */
-size_t rak_message_len(const struct rak_message *message);
+RAKNET_API size_t rak_message_len(const struct rak_message *message);
 
 /**
  * Gives a message back to the library. Call it exactly once per message, from any
@@ -2359,7 +2438,7 @@ size_t rak_message_len(const struct rak_message *message);
  *
  * Thread safety: any thread (but not concurrently with reads of the same message).
  */
-void rak_message_release(struct rak_message *message);
+RAKNET_API void rak_message_release(struct rak_message *message);
 
 #ifdef __cplusplus
 }  // extern "C"
