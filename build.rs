@@ -5,8 +5,8 @@
 //!   `RAK_ABI_VERSION`, and the linker as the soname `libraknet.so.<ABI>`.
 //! * cbindgen (pinned in Cargo.toml) reads `src/ffi/` with `cbindgen.toml` and writes
 //!   `$OUT_DIR/raknet.h`, with the version block ahead of cbindgen.toml's
-//!   `after_includes` (the RAKNET_API macro). `tests/header.rs` compares the committed `include/raknet.h`
-//!   with it. The committed copy is only written when `RAKNET_BLESS` is set or it does
+//!   `after_includes` (the RAKNET_API macro). `tests/header.rs` compares the committed
+//!   `include/raknet.h` with it. The committed copy is only written when `RAKNET_BLESS` is set or it does
 //!   not exist yet (outside CI), so a stale header fails that test instead of silently
 //!   changing.
 //!   `RAKNET_HEADER_DIR` (set by the CMake build) receives a copy as well.

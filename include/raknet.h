@@ -846,8 +846,8 @@ typedef struct rak_runtime_stats {
 } rak_runtime_stats;
 
 /**
- * Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it (`= {0}`) and set
- * what you need: a zero field takes the config's value.
+ * Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it
+ * (`= {0}`) and set what you need: a zero field takes the config's value.
  */
 typedef struct rak_connect_options {
     /**
@@ -1761,7 +1761,7 @@ rak_result rak_peer_connect(const struct rak_peer *peer,
 
 /**
  * Queues a copy of `data[0..len]` for `conn`; the caller keeps ownership of `data`.
- * `opts` NULL means reliable ordered, high priority, channel 0. The first byte should
+ * `options` NULL means reliable ordered, high priority, channel 0. The first byte should
  * be the message id: 134 (ID_USER_PACKET_ENUM) or above for application messages.
  *
  * On success writes the receipt number to `*out_receipt` (may be NULL); it comes back
@@ -1798,7 +1798,7 @@ rak_result rak_peer_send(const struct rak_peer *peer,
                          struct rak_conn conn,
                          const uint8_t *data,
                          size_t len,
-                         const struct rak_send_options *opts,
+                         const struct rak_send_options *options,
                          uint32_t *out_receipt);
 
 /**
@@ -2166,7 +2166,7 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
 
 /**
  * Generates a new secure-mode key pair from the operating system's random source:
- * RAK_KEY_BYTES bytes each to `out_public` and `out_private`. Keep the private key
+ * RAK_KEY_BYTES bytes each to `out_public_key` and `out_private_key`. Keep the private key
  * secret; give clients the public key to pin (`rak_peer_connect_secure()`).
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INTERNAL if the random
@@ -2174,19 +2174,19 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-RAKNET_API rak_result rak_key_pair_generate(uint8_t *out_public, uint8_t *out_private);
+RAKNET_API rak_result rak_key_pair_generate(uint8_t *out_public_key, uint8_t *out_private_key);
 
 /**
- * Writes the public key that belongs to `private` (RAK_KEY_BYTES bytes each).
+ * Writes the public key that belongs to `private_key` (RAK_KEY_BYTES bytes each).
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT.
  *
  * Thread safety: any thread.
  */
-RAKNET_API rak_result rak_key_pair_public_key(const uint8_t *private_, uint8_t *out_public);
+RAKNET_API rak_result rak_key_pair_public_key(const uint8_t *private_key, uint8_t *out_public_key);
 
 /**
- * Saves the key pair of `private` to the file `path` (UTF-8), replacing it: a text
+ * Saves the key pair of `private_key` to the file `path` (UTF-8), replacing it: a text
  * file with `private-key: HEX` and `public-key: HEX` lines, created with permissions
  * 0600 on Unix.
  *
@@ -2195,12 +2195,12 @@ RAKNET_API rak_result rak_key_pair_public_key(const uint8_t *private_, uint8_t *
  *
  * Thread safety: any thread.
  */
-RAKNET_API rak_result rak_key_pair_save(const char *path, const uint8_t *private_);
+RAKNET_API rak_result rak_key_pair_save(const char *path, const uint8_t *private_key);
 
 /**
  * Loads a key pair saved by `rak_key_pair_save()` (a file with a `private-key: HEX`
  * line; a `public-key` line, if present, must match): RAK_KEY_BYTES bytes each to
- * `out_public` and `out_private`.
+ * `out_public_key` and `out_private_key`.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
  * `path` is not UTF-8 or the file holds no valid key pair; RAK_RESULT_NOT_FOUND if the
@@ -2210,8 +2210,8 @@ RAKNET_API rak_result rak_key_pair_save(const char *path, const uint8_t *private
  */
 RAKNET_API
 rak_result rak_key_pair_load(const char *path,
-                             uint8_t *out_public,
-                             uint8_t *out_private);
+                             uint8_t *out_public_key,
+                             uint8_t *out_private_key);
 
 /**
  * Writes `key` (RAK_KEY_BYTES bytes) as 64 lower-case hex digits and a NUL to `out`,
@@ -2247,7 +2247,9 @@ RAKNET_API rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
  *
  * Thread safety: one thread at a time (per config).
  */
-RAKNET_API rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *private_);
+RAKNET_API
+rak_result rak_config_set_key_pair(struct rak_config *config,
+                                   const uint8_t *private_key);
 
 /**
  * Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
@@ -2278,10 +2280,10 @@ RAKNET_API rak_result rak_config_set_require_secure(struct rak_config *config, b
 RAKNET_API rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
 
 /**
- * As `rak_peer_connect_with_options()`, but the connection is secure: every datagram after the
- * handshake is encrypted and authenticated (Noise NX/IX, X25519, ChaCha20-Poly1305,
- * BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key` (RAK_KEY_BYTES,
- * copied) pins the server's public key: a server that cannot prove it fails the
+ * As `rak_peer_connect_with_options()`, but the connection is secure: every datagram
+ * after the handshake is encrypted and authenticated (Noise NX/IX, X25519,
+ * ChaCha20-Poly1305, BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key`
+ * (RAK_KEY_BYTES, copied) pins the server's public key: a server that cannot prove it fails the
  * attempt with RAK_REASON_PUBLIC_KEY_MISMATCH. NULL `server_key` accepts whatever key
  * the server proves (read it with `rak_peer_conn_remote_key()`; encrypted but open to
  * a man in the middle on first contact).
@@ -2291,7 +2293,8 @@ RAKNET_API rak_result rak_config_set_require_client_key(struct rak_config *confi
  * peer has none, with RAK_REASON_CLIENT_KEY_REQUIRED. Only libraknet servers run
  * secure mode.
  *
- * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_with_options()`.
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as
+ * `rak_peer_connect_with_options()`.
  *
  * Thread safety: any thread.
  */

@@ -176,9 +176,9 @@ impl From<DisconnectReason> for rak_reason {
     }
 }
 
-/// A `rak_reason` as it crosses the ABI: the header declares it as `rak_reason` (cbindgen.toml renames
-/// this alias), Rust receives the plain integer and validates it. A Rust enum holding a
-/// value C made up would be undefined behaviour.
+/// `rak_reason` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
 pub type rak_reason_raw = u32;
 
 /// State of a connection, from `rak_peer_conn_info()`.

@@ -27,9 +27,9 @@ pub enum rak_log_level {
     Debug = 4,
 }
 
-/// A `rak_log_level` as it crosses the ABI: the header declares it as `rak_log_level` (cbindgen.toml renames
-/// this alias), Rust receives the plain integer and validates it. A Rust enum holding a
-/// value C made up would be undefined behaviour.
+/// `rak_log_level` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
 pub type rak_log_level_raw = u32;
 
 const _: () = assert!(rak_log_level::Debug as u32 == LogLevel::Debug as u32);

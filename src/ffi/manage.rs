@@ -20,8 +20,8 @@ pub const RAK_MAX_ADVERTISE_DATA_BYTES: usize = 398;
 
 const _: () = assert!(RAK_MAX_ADVERTISE_DATA_BYTES == MAX_ADVERTISE_DATA);
 
-/// Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it (`= {0}`) and set
-/// what you need: a zero field takes the config's value.
+/// Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it
+/// (`= {0}`) and set what you need: a zero field takes the config's value.
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 #[allow(non_camel_case_types)]

@@ -43,14 +43,14 @@ pub enum rak_priority {
     Low = 3,
 }
 
-/// A `rak_reliability` as it crosses the ABI: the header declares it as `rak_reliability` (cbindgen.toml renames
-/// this alias), Rust receives the plain integer and validates it. A Rust enum holding a
-/// value C made up would be undefined behaviour.
+/// `rak_reliability` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
 pub type rak_reliability_raw = u32;
 
-/// A `rak_priority` as it crosses the ABI: the header declares it as `rak_priority` (cbindgen.toml renames
-/// this alias), Rust receives the plain integer and validates it. A Rust enum holding a
-/// value C made up would be undefined behaviour.
+/// `rak_priority` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
 pub type rak_priority_raw = u32;
 
 /// Number of ordering channels: `channel` is 0 to `RAK_CHANNELS - 1`.

@@ -49,9 +49,9 @@ pub enum rak_result {
     NotFound = -15,
 }
 
-/// A `rak_result` as it crosses the ABI: the header declares it as `rak_result` (cbindgen.toml renames
-/// this alias), Rust receives the plain integer and validates it. A Rust enum holding a
-/// value C made up would be undefined behaviour.
+/// `rak_result` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
 pub type rak_result_raw = i32;
 
 impl rak_result {

@@ -26,10 +26,9 @@ pub enum rak_sim_direction {
     Both = 3,
 }
 
-/// A `rak_sim_direction` as it crosses the ABI: the header declares it as
-/// `rak_sim_direction` (cbindgen.toml renames this alias), Rust receives the plain
-/// integer and validates it. A Rust enum holding a value C made up would be undefined
-/// behaviour.
+/// `rak_sim_direction` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
 pub type rak_sim_direction_raw = u32;
 
 /// The built-in network simulator's model of one direction of the link: every datagram
