@@ -42,7 +42,11 @@
  *   (only the destroy functions).
  *
  * ABI: check rak_abi_version() == RAK_ABI_VERSION at startup. The shared library's
- * soname is libraknet.so.<RAK_ABI_VERSION>.
+ * soname is libraknet.so.<RAK_ABI_VERSION>. Before 1.0 a minor version may change the
+ * API (see CHANGELOG.md): build against the header of the library you ship.
+ *
+ * Every function is declared RAKNET_API (defined below): __declspec(dllimport) on
+ * Windows unless RAKNET_STATIC is defined, default visibility with GCC and Clang.
  */
 
 
@@ -57,9 +61,9 @@
 #include <stdint.h>
 
 #define RAK_VERSION_MAJOR 0
-#define RAK_VERSION_MINOR 1
+#define RAK_VERSION_MINOR 2
 #define RAK_VERSION_PATCH 0
-#define RAK_VERSION_STRING "0.1.0"
+#define RAK_VERSION_STRING "0.2.0"
 /** The ABI this header describes; compare with rak_abi_version(). */
 #define RAK_ABI_VERSION 0
 /*
