@@ -294,7 +294,7 @@ static void loopback(void)
     rak_peer_destroy(server);
 }
 
-static void log_to_counter(void *userdata, uint32_t level, const char *message)
+static void log_to_counter(void *userdata, rak_log_level level, const char *message)
 {
     (void)level;
     (void)message;
