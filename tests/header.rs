@@ -399,3 +399,29 @@ fn raknet_api_expands_per_platform() {
         }
     }
 }
+
+/// The header is the same bytes on every platform: generated with LF line ends, and
+/// checked out with LF ones even where git converts text files to CRLF (Windows), so
+/// the freshness check and the installed copy agree there too.
+#[test]
+fn header_keeps_lf_line_ends_everywhere() {
+    let generated =
+        std::fs::read_to_string(concat!(env!("OUT_DIR"), "/raknet.h")).expect("generated header");
+    assert!(
+        !generated.contains('\r'),
+        "the generated header has CR line ends"
+    );
+    let root = env!("CARGO_MANIFEST_DIR");
+    let attr = match Command::new("git")
+        .args(["-C", root, "check-attr", "eol", "--", "include/raknet.h"])
+        .output()
+    {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        // A source tarball without git: nothing converts line ends there.
+        _ => return common::skip("the header's eol attribute", "no git repository here"),
+    };
+    assert!(
+        attr.trim_end().ends_with("eol: lf"),
+        "include/raknet.h must be checked out with LF line ends (.gitattributes): {attr}"
+    );
+}
