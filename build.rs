@@ -4,8 +4,9 @@
 //!   `RAKNET_ABI_VERSION` env var (for `rak_abi_version()`), the header as
 //!   `RAK_ABI_VERSION`, and the linker as the soname `libraknet.so.<ABI>`.
 //! * cbindgen (pinned in Cargo.toml) reads `src/ffi/` with `cbindgen.toml` and writes
-//!   `$OUT_DIR/raknet.h`. `tests/header.rs` compares the committed `include/raknet.h`
-//!   with it. The committed copy is only written when `RAKNET_BLESS` is set or it does
+//!   `$OUT_DIR/raknet.h`, with the version block ahead of cbindgen.toml's
+//!   `after_includes` (the RAKNET_API macro). `tests/header.rs` compares the committed
+//!   `include/raknet.h` with it. The committed copy is only written when `RAKNET_BLESS` is set or it does
 //!   not exist yet (outside CI), so a stale header fails that test instead of silently
 //!   changing.
 //!   `RAKNET_HEADER_DIR` (set by the CMake build) receives a copy as well.
@@ -67,11 +68,13 @@ fn main() {
 }
 
 fn generate(manifest_dir: &Path, versions: &str) -> Result<String, String> {
-    let config = cbindgen::Config::from_file(manifest_dir.join("cbindgen.toml"))?;
+    let mut config = cbindgen::Config::from_file(manifest_dir.join("cbindgen.toml"))?;
+    // The version block first, then cbindgen.toml's own after_includes (RAKNET_API).
+    let own = config.after_includes.take().unwrap_or_default();
+    config.after_includes = Some(format!("{versions}{own}"));
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(manifest_dir.join("src").join("ffi").join("mod.rs"))
-        .with_after_include(versions)
         .generate()
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();

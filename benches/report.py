@@ -97,7 +97,7 @@ def secure_section(meds, wire):
             "16-byte Poly1305 tag) and lowers the MTU budget by as much. Both rows of a "
             "measure come from the same suite run, runs interleaved. *B/datagram* is the "
             "driver peer's UDP payload bytes (sent and received, handshake included) per "
-            "datagram, from its WIRE line (`rak_peer_get_stats`); in T2 every datagram "
+            "datagram, from its WIRE line (`rak_peer_stats()`); in T2 every datagram "
             "carries one probe or one acknowledgement either way, so the difference is the "
             "per-datagram overhead; in T1 the smaller budget also packs fewer messages per "
             "datagram.", ""]

@@ -135,8 +135,8 @@ static rak_result bench_connect(rak_peer *peer, const struct options *o, rak_con
 /* The driver peer's UDP traffic, one line after the BENCH line. */
 static void print_wire(rak_peer *peer, const struct options *o, const char *test)
 {
-    rak_peer_stats ps;
-    if (rak_peer_get_stats(peer, &ps, sizeof ps) != RAK_RESULT_OK) {
+    rak_stats ps;
+    if (rak_peer_stats(peer, &ps, sizeof ps) != RAK_RESULT_OK) {
         return;
     }
     printf("WIRE lib=%s test=%s size=%" PRIu64 " datagrams_sent=%" PRIu64 " bytes_sent=%" PRIu64
@@ -793,7 +793,7 @@ int main(int argc, char **argv)
             ex_load_or_create_key(prog, o.key_file, o.pub, o.priv);
             o.have_key = true;
         } else if (o.secure) {
-            ex_check(prog, "rak_keypair_generate", rak_keypair_generate(o.pub, o.priv));
+            ex_check(prog, "rak_key_pair_generate", rak_key_pair_generate(o.pub, o.priv));
             o.have_key = true;
         }
         return run_recv(&o);

@@ -148,11 +148,11 @@ static inline uint64_t ex_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Formats an address into buf (RAK_ADDRESS_STRLEN bytes); "-" if there is none. */
+/* Formats an address into buf (RAK_ADDRESS_STR_BYTES bytes); "-" if there is none. */
 static inline const char *ex_address(const rak_address *a, char *buf)
 {
     size_t len = 0;
-    if (rak_address_str(a, buf, RAK_ADDRESS_STRLEN, &len) != RAK_RESULT_OK) {
+    if (rak_address_str(a, buf, RAK_ADDRESS_STR_BYTES, &len) != RAK_RESULT_OK) {
         strcpy(buf, "-");
     }
     return buf;
@@ -171,15 +171,15 @@ static inline void ex_check(const char *prog, const char *what, rak_result r)
 static inline bool ex_load_or_create_key(const char *prog, const char *path,
                                          uint8_t pub[RAK_KEY_BYTES], uint8_t priv[RAK_KEY_BYTES])
 {
-    rak_result r = rak_keypair_load(path, pub, priv);
+    rak_result r = rak_key_pair_load(path, pub, priv);
     if (r == RAK_RESULT_OK) {
         return false;
     }
     if (r != RAK_RESULT_NOT_FOUND) {
         ex_die(prog, "--key-file %s: cannot load a key pair: %s", path, rak_result_str(r));
     }
-    ex_check(prog, "rak_keypair_generate", rak_keypair_generate(pub, priv));
-    r = rak_keypair_save(path, priv);
+    ex_check(prog, "rak_key_pair_generate", rak_key_pair_generate(pub, priv));
+    r = rak_key_pair_save(path, priv);
     if (r != RAK_RESULT_OK) {
         ex_die(prog, "--key-file %s: cannot save the new key pair: %s", path, rak_result_str(r));
     }

@@ -33,7 +33,7 @@ static void usage(void)
 
 static void print_pong(const rak_event *ev)
 {
-    char addr[RAK_ADDRESS_STRLEN];
+    char addr[RAK_ADDRESS_STR_BYTES];
     const uint8_t *data = rak_message_data(ev->message);
     size_t len = rak_message_len(ev->message);
     printf("pong from %s guid=%016" PRIx64 " rtt=%ums data=\"", ex_address(&ev->address, addr),

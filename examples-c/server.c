@@ -294,8 +294,8 @@ int main(int argc, char **argv)
         printf("banned pattern=%s seconds=%u\n", bans[i].pattern, (unsigned)bans[i].seconds);
     }
     /* A round trip to the network thread: the bans are in force before we listen. */
-    rak_peer_stats stats;
-    ex_check(prog, "rak_peer_get_stats", rak_peer_get_stats(peer, &stats, sizeof stats));
+    rak_stats stats;
+    ex_check(prog, "rak_peer_stats", rak_peer_stats(peer, &stats, sizeof stats));
 
     uint16_t bound = 0;
     uint64_t guid = 0;
@@ -321,7 +321,7 @@ int main(int argc, char **argv)
             break;
         }
         for (size_t i = 0; i < n; i++) {
-            char addr[RAK_ADDRESS_STRLEN];
+            char addr[RAK_ADDRESS_STR_BYTES];
             const rak_event *e = &ev[i];
             switch (e->kind) {
             case RAK_EVENT_KIND_CONNECTED: {

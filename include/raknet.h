@@ -3,7 +3,14 @@
  *
  * Conventions (see README.md, "C API conventions"):
  *
- * - Names: functions rak_<object>_<verb>, types rak_*, constants RAK_*.
+ * - Names: functions rak_<object>_<verb>, types rak_*, constants RAK_*. One spelling
+ *   per concept: a getter is rak_<object>_<noun>, without get_, and a struct it fills
+ *   is rak_<noun> (rak_peer_stats() fills rak_stats, rak_peer_conn_info() fills
+ *   rak_conn_info); a setter is rak_<object>_set_<noun>, with the same noun on the
+ *   config and the peer (rak_config_set_conn_timeout, rak_peer_set_conn_timeout); a
+ *   connection is "conn" and a key pair "key_pair"; a call that takes an options struct
+ *   is named ..._with_options; units go in parameter names (timeout_ms), not in
+ *   function names; the size of a text buffer is RAK_<WHAT>_BYTES, its NUL included.
  * - Results: fallible calls return rak_result; RAK_RESULT_OK (0) is success and every
  *   error is negative. rak_result_str() describes any value. Outputs are trailing
  *   out-parameters, written only on success.
@@ -16,8 +23,13 @@
  *   returns; the caller keeps ownership.
  * - Messages: a rak_message handed out in an event belongs to the application until it
  *   passes it to rak_message_release(), exactly once, from any thread.
- * - Enum-like inputs are plain integers and are validated: an unknown value returns
- *   RAK_RESULT_INVALID_ARGUMENT.
+ * - Enum-like values (reliability, priority, result, event kind, reason, connection
+ *   state, simulator direction, log level) are declared with their enum's typedef
+ *   (rak_reliability, ...) in every parameter and field. In C before C23 that typedef
+ *   is the enum's fixed integer type (uint32_t; int32_t for rak_result), in C++ and
+ *   C23 the enum itself with that underlying type: the same ABI. In C++ an enum field
+ *   takes no plain 0, so zero-initialize such a struct with {} rather than {0}. Inputs
+ *   are validated: an unknown value returns RAK_RESULT_INVALID_ARGUMENT.
  * - Errors never unwind: a bug inside the library returns RAK_RESULT_INTERNAL (or
  *   NULL / 0 from the few calls that cannot fail).
  *
@@ -30,7 +42,11 @@
  *   (only the destroy functions).
  *
  * ABI: check rak_abi_version() == RAK_ABI_VERSION at startup. The shared library's
- * soname is libraknet.so.<RAK_ABI_VERSION>.
+ * soname is libraknet.so.<RAK_ABI_VERSION>. Before 1.0 a minor version may change the
+ * API (see CHANGELOG.md): build against the header of the library you ship.
+ *
+ * Every function is declared RAKNET_API (defined below): __declspec(dllimport) on
+ * Windows unless RAKNET_STATIC is defined, default visibility with GCC and Clang.
  */
 
 
@@ -45,17 +61,38 @@
 #include <stdint.h>
 
 #define RAK_VERSION_MAJOR 0
-#define RAK_VERSION_MINOR 1
+#define RAK_VERSION_MINOR 2
 #define RAK_VERSION_PATCH 0
-#define RAK_VERSION_STRING "0.1.0"
+#define RAK_VERSION_STRING "0.2.0"
 /** The ABI this header describes; compare with rak_abi_version(). */
 #define RAK_ABI_VERSION 0
+/*
+ * RAKNET_API marks every function below. On Windows it is __declspec(dllimport), for
+ * programs that link the DLL; define RAKNET_STATIC before including this header to
+ * link the static library instead (CMake's raknet::raknet_static defines it). With GCC
+ * and Clang it is default visibility, so the declarations stay public in code built
+ * with -fvisibility=hidden or inside "#pragma GCC visibility push(hidden)". Define
+ * RAKNET_API yourself to override it. The header is the same on every platform.
+ */
+#ifndef RAKNET_API
+#  if defined(_WIN32)
+#    if defined(RAKNET_STATIC)
+#      define RAKNET_API
+#    else
+#      define RAKNET_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) || defined(__clang__)
+#    define RAKNET_API __attribute__((visibility("default")))
+#  else
+#    define RAKNET_API
+#  endif
+#endif
 
 
 /**
  * A buffer of this many bytes always holds `rak_address_str()`'s text and its NUL.
  */
-#define RAK_ADDRESS_STRLEN 64
+#define RAK_ADDRESS_STR_BYTES 64
 
 /**
  * Longest password, in bytes.
@@ -387,8 +424,8 @@ typedef uint32_t rak_reason;
 #endif // __cplusplus
 
 /**
- * RakNet's `PacketReliability`, with its numeric values. Used as the `uint32_t`
- * `reliability` of `rak_send_options` and `rak_event`.
+ * RakNet's `PacketReliability`, with its numeric values: the `reliability` of
+ * `rak_send_options` and `rak_event`.
  */
 enum rak_reliability
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -437,7 +474,7 @@ typedef uint32_t rak_reliability;
 #endif // __cplusplus
 
 /**
- * RakNet's `PacketPriority`. Used as the `uint32_t` `priority` of `rak_send_options`.
+ * RakNet's `PacketPriority`: the `priority` of `rak_send_options`.
  */
 enum rak_priority
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -470,7 +507,7 @@ typedef uint32_t rak_priority;
 #endif // __cplusplus
 
 /**
- * Which datagrams a simulator setting applies to. Used as the `uint32_t direction` of
+ * Which datagrams a simulator setting applies to: the `direction` of
  * `rak_config_set_simulator()` and `rak_peer_set_simulator()`.
  */
 enum rak_sim_direction
@@ -500,8 +537,8 @@ typedef uint32_t rak_sim_direction;
 #endif // __cplusplus
 
 /**
- * How important a log message is. Used as the `uint32_t level` of the log callback and
- * the `min_level` of `rak_config_set_log_callback()`; lower is more important.
+ * How important a log message is: the `level` of the log callback and the `min_level`
+ * of `rak_config_set_log_callback()`; lower is more important.
  */
 enum rak_log_level
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -639,11 +676,11 @@ typedef struct rak_send_options {
     /**
      * One of `RAK_RELIABILITY_*`.
      */
-    uint32_t reliability;
+    rak_reliability reliability;
     /**
      * One of `RAK_PRIORITY_*`.
      */
-    uint32_t priority;
+    rak_priority priority;
     /**
      * Ordering channel, used by the ordered and sequenced kinds.
      */
@@ -719,7 +756,7 @@ typedef struct rak_event {
      * The RAK_RELIABILITY_* a MESSAGE travelled with (receipt kinds arrive as their
      * plain kinds).
      */
-    uint32_t reliability;
+    rak_reliability reliability;
     /**
      * Round-trip time of a PONG, in milliseconds.
      */
@@ -813,8 +850,8 @@ typedef struct rak_runtime_stats {
 } rak_runtime_stats;
 
 /**
- * Per-call settings of `rak_peer_connect_ex()`. Zero-initialize it (`= {0}`) and set
- * what you need: a zero field takes the config's value.
+ * Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it
+ * (`= {0}`) and set what you need: a zero field takes the config's value.
  */
 typedef struct rak_connect_options {
     /**
@@ -836,7 +873,7 @@ typedef struct rak_connect_options {
     uint32_t interval_ms;
     /**
      * Timeout of the resulting connection, as `rak_peer_set_conn_timeout()` sets it
-     * (0 = `rak_config_set_timeout_ms()`'s).
+     * (0 = `rak_config_set_conn_timeout()`'s).
      */
     uint32_t timeout_ms;
 } rak_connect_options;
@@ -1016,12 +1053,12 @@ typedef struct rak_conn_stats {
 } rak_conn_stats;
 
 /**
- * Counters of a peer's protocol core since it started, from `rak_peer_get_stats()`.
+ * Counters of a peer's protocol core since it started, from `rak_peer_stats()`.
  * Fields are only ever appended. The `dropped_*` counters say why datagrams (or
  * answers) were dropped, each datagram under the first reason that stopped it; the
  * `refused_*` counters count remote systems' connection attempts refused, by reason.
  */
-typedef struct rak_peer_stats {
+typedef struct rak_stats {
     /**
      * UDP datagrams received.
      */
@@ -1166,7 +1203,7 @@ typedef struct rak_peer_stats {
      * fragments and messages waiting for an earlier one (at most the receive budget).
      */
     uint64_t receive_held_bytes;
-} rak_peer_stats;
+} rak_stats;
 
 /**
  * The functions `rak_peer_dispatch()` calls, one per kind of event; NULL members are
@@ -1224,14 +1261,14 @@ extern "C" {
  *
  * Thread safety: any thread.
  */
-uint32_t rak_abi_version(void);
+RAKNET_API uint32_t rak_abi_version(void);
 
 /**
  * The library version as static NUL-terminated text, e.g. "0.1.0"; never free it.
  *
  * Thread safety: any thread.
  */
-const char *rak_version_string(void);
+RAKNET_API const char *rak_version_string(void);
 
 /**
  * Describes a result code in a few lower-case words, e.g. "stale handle".
@@ -1241,13 +1278,13 @@ const char *rak_version_string(void);
  *
  * Thread safety: any thread.
  */
-const char *rak_result_str(int32_t result);
+RAKNET_API const char *rak_result_str(rak_result result);
 
 /**
  * Writes `address` as text (`1.2.3.4:5678` or `[::1]:5678`) plus a NUL into
  * `buf[0..cap]`, and its length without the NUL into `*out_len`.
  *
- * A buffer of `RAK_ADDRESS_STRLEN` bytes is always enough.
+ * A buffer of `RAK_ADDRESS_STR_BYTES` bytes is always enough.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if any pointer is NULL;
  * RAK_RESULT_INVALID_ARGUMENT if `family` is neither 4 nor 6;
@@ -1255,6 +1292,7 @@ const char *rak_result_str(int32_t result);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_address_str(const struct rak_address *address,
                            char *buf,
                            size_t cap,
@@ -1272,14 +1310,14 @@ rak_result rak_address_str(const struct rak_address *address,
  *
  * Thread safety: any thread.
  */
-rak_result rak_config_create(struct rak_config **out_config);
+RAKNET_API rak_result rak_config_create(struct rak_config **out_config);
 
 /**
  * Frees a config. NULL, or a config already destroyed, is a no-op.
  *
  * Thread safety: exclusive (no other call may be using `config`).
  */
-void rak_config_destroy(struct rak_config *config);
+RAKNET_API void rak_config_destroy(struct rak_config *config);
 
 /**
  * Sets the local address to bind: an IP literal or a host name, and a port
@@ -1297,7 +1335,10 @@ void rak_config_destroy(struct rak_config *config);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_bind(struct rak_config *config, const char *host, uint16_t port);
+RAKNET_API
+rak_result rak_config_set_bind(struct rak_config *config,
+                               const char *host,
+                               uint16_t port);
 
 /**
  * Sets the RakNet protocol version sent when connecting and required from clients:
@@ -1308,7 +1349,7 @@ rak_result rak_config_set_bind(struct rak_config *config, const char *host, uint
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_protocol_version(struct rak_config *config, uint32_t version);
+RAKNET_API rak_result rak_config_set_protocol_version(struct rak_config *config, uint32_t version);
 
 /**
  * Sets how many remote-initiated connections are accepted at once (0, the default,
@@ -1318,7 +1359,9 @@ rak_result rak_config_set_protocol_version(struct rak_config *config, uint32_t v
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_max_incoming(struct rak_config *config, uint32_t max_connections);
+RAKNET_API
+rak_result rak_config_set_max_incoming(struct rak_config *config,
+                                       uint32_t max_connections);
 
 /**
  * Sets the password incoming connections must present (copied; `len` 0 = none).
@@ -1329,7 +1372,10 @@ rak_result rak_config_set_max_incoming(struct rak_config *config, uint32_t max_c
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_password(struct rak_config *config, const uint8_t *password, size_t len);
+RAKNET_API
+rak_result rak_config_set_password(struct rak_config *config,
+                                   const uint8_t *password,
+                                   size_t len);
 
 /**
  * Sets the data returned in answers to unconnected pings (copied; `len` 0 = none).
@@ -1340,7 +1386,10 @@ rak_result rak_config_set_password(struct rak_config *config, const uint8_t *pas
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_offline_data(struct rak_config *config, const uint8_t *data, size_t len);
+RAKNET_API
+rak_result rak_config_set_offline_data(struct rak_config *config,
+                                       const uint8_t *data,
+                                       size_t len);
 
 /**
  * Sets how long a connection may stay silent before it is dropped as lost
@@ -1351,7 +1400,7 @@ rak_result rak_config_set_offline_data(struct rak_config *config, const uint8_t 
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_timeout_ms(struct rak_config *config, uint32_t timeout_ms);
+RAKNET_API rak_result rak_config_set_conn_timeout(struct rak_config *config, uint32_t timeout_ms);
 
 /**
  * Sets how many connection probes are sent, `interval_ms` apart, before an attempt
@@ -1362,6 +1411,7 @@ rak_result rak_config_set_timeout_ms(struct rak_config *config, uint32_t timeout
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_connect_attempts(struct rak_config *config,
                                            uint32_t attempts,
                                            uint32_t interval_ms);
@@ -1376,6 +1426,7 @@ rak_result rak_config_set_connect_attempts(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_mtu_probes(struct rak_config *config,
                                      const uint16_t *mtu_bytes,
                                      size_t count);
@@ -1390,7 +1441,10 @@ rak_result rak_config_set_mtu_probes(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_queue_capacity(struct rak_config *config, size_t commands, size_t events);
+RAKNET_API
+rak_result rak_config_set_queue_capacity(struct rak_config *config,
+                                         size_t commands,
+                                         size_t events);
 
 /**
  * Sets this peer's GUID (0, the default, lets the library draw one from the operating
@@ -1401,7 +1455,7 @@ rak_result rak_config_set_queue_capacity(struct rak_config *config, size_t comma
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_guid(struct rak_config *config, uint64_t guid);
+RAKNET_API rak_result rak_config_set_guid(struct rak_config *config, uint64_t guid);
 
 /**
  * Registers `hook`, called once on each new peer's network thread before it does
@@ -1417,6 +1471,7 @@ rak_result rak_config_set_guid(struct rak_config *config, uint64_t guid);
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_thread_start_hook(struct rak_config *config,
                                             void (*hook)(void *userdata),
                                             void *userdata);
@@ -1435,8 +1490,9 @@ rak_result rak_config_set_thread_start_hook(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_simulator(struct rak_config *config,
-                                    uint32_t direction,
+                                    rak_sim_direction direction,
                                     const struct rak_sim_options *options);
 
 /**
@@ -1457,7 +1513,7 @@ rak_result rak_config_set_simulator(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
+RAKNET_API rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t bytes);
 
 /**
  * Sets the receive budget: the bytes the whole peer may hold, over all connections,
@@ -1467,7 +1523,7 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  * of the incoming-connection limit and the connections open, and may use more while
  * the others leave it free. Data past a connection's share is refused for now: the
  * remote system resends reliable data later, unreliable data is lost; both are counted
- * (`rak_peer_stats.dropped_over_receive_budget`) and logged. A message in fragments
+ * (`rak_stats.dropped_over_receive_budget`) and logged. A message in fragments
  * is charged its whole size from its first fragment until it completes (so one that
  * started always finishes): a message larger than a connection may hold waits until
  * room frees, and one larger than the budget never arrives.
@@ -1477,7 +1533,7 @@ rak_result rak_config_set_send_buffer_limit(struct rak_config *config, size_t by
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes);
+RAKNET_API rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes);
 
 /**
  * Turns the anti-spoofing cookie on or off (default on). With it, a server answers a
@@ -1494,7 +1550,7 @@ rak_result rak_config_set_receive_budget(struct rak_config *config, size_t bytes
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
+RAKNET_API rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
 
 /**
  * Limits how much larger an unconnected pong may be than the ping it answers
@@ -1509,7 +1565,7 @@ rak_result rak_config_set_cookies(struct rak_config *config, bool enabled);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t factor);
+RAKNET_API rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t factor);
 
 /**
  * Limits how often one IP may open a connection (RakNet's
@@ -1522,6 +1578,7 @@ rak_result rak_config_set_ping_amplification(struct rak_config *config, uint32_t
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
                                              bool enabled,
                                              bool exempt_loopback);
@@ -1530,7 +1587,7 @@ rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
  * Sets the abuse response: an endpoint (IP address and port) that sends `threshold`
  * malformed datagrams within `window_ms` is ignored for `ignore_ms`: every datagram
  * from it is dropped unprocessed (pings go unanswered, connection attempts get
- * nowhere), counted in `rak_peer_stats.dropped_ignored_abusive`, except connected-mode
+ * nowhere), counted in `rak_stats.dropped_ignored_abusive`, except connected-mode
  * datagrams for an established connection at that exact address, which are processed
  * as usual (a source address can be forged, so garbage "from" a player must not cut
  * the player off). When several endpoints of one IP are ignored within
@@ -1543,6 +1600,7 @@ rak_result rak_config_set_ip_frequency_limit(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_abuse_limits(struct rak_config *config,
                                        uint32_t threshold,
                                        uint32_t window_ms,
@@ -1560,7 +1618,7 @@ rak_result rak_config_set_abuse_limits(struct rak_config *config,
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t endpoints);
+RAKNET_API rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t endpoints);
 
 /**
  * Sends a ping on every established connection every `interval_ms` (RakNet's
@@ -1572,7 +1630,9 @@ rak_result rak_config_set_abuse_widening(struct rak_config *config, uint32_t end
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_occasional_ping_ms(struct rak_config *config, uint32_t interval_ms);
+RAKNET_API
+rak_result rak_config_set_occasional_ping(struct rak_config *config,
+                                          uint32_t interval_ms);
 
 /**
  * For an IPv6 bind address (`rak_config_set_bind(config, "::", port)`): `true` makes
@@ -1583,7 +1643,7 @@ rak_result rak_config_set_occasional_ping_ms(struct rak_config *config, uint32_t
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
+RAKNET_API rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
 
 /**
  * Sets SO_REUSEADDR on the peer's socket (default off): several peers, in this process
@@ -1596,7 +1656,7 @@ rak_result rak_config_set_ipv6_only(struct rak_config *config, bool ipv6_only);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
+RAKNET_API rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
 
 /**
  * Registers `callback`, called as `callback(userdata, level, message)` for every log
@@ -1621,12 +1681,13 @@ rak_result rak_config_set_reuse_address(struct rak_config *config, bool reuse);
  *
  * Thread safety: one thread at a time (per config).
  */
+RAKNET_API
 rak_result rak_config_set_log_callback(struct rak_config *config,
                                        void (*callback)(void *userdata,
-                                                        uint32_t level,
+                                                        rak_log_level level,
                                                         const char *message),
                                        void *userdata,
-                                       uint32_t min_level);
+                                       rak_log_level min_level);
 
 /**
  * Creates a peer from `config` (NULL = the defaults of `rak_config_create()`): binds
@@ -1643,7 +1704,7 @@ rak_result rak_config_set_log_callback(struct rak_config *config,
  *
  * Thread safety: any thread (the config must not be changed during the call).
  */
-rak_result rak_peer_create(const struct rak_config *config, struct rak_peer **out_peer);
+RAKNET_API rak_result rak_peer_create(const struct rak_config *config, struct rak_peer **out_peer);
 
 /**
  * Stops the peer without freeing it: sends disconnection notifications, waits up to
@@ -1659,7 +1720,7 @@ rak_result rak_peer_create(const struct rak_config *config, struct rak_peer **ou
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_shutdown(const struct rak_peer *peer, uint32_t flush_ms);
+RAKNET_API rak_result rak_peer_shutdown(const struct rak_peer *peer, uint32_t flush_ms);
 
 /**
  * Shuts the peer down as `rak_peer_shutdown(peer, RAK_DESTROY_FLUSH_MS)` would, then
@@ -1668,12 +1729,12 @@ rak_result rak_peer_shutdown(const struct rak_peer *peer, uint32_t flush_ms);
  *
  * Thread safety: exclusive (no other call on `peer` may be running or start later).
  */
-void rak_peer_destroy(struct rak_peer *peer);
+RAKNET_API void rak_peer_destroy(struct rak_peer *peer);
 
 /**
  * Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
  * `password[0..password_len]` (copied; NULL is fine when `password_len` is 0).
- * `rak_peer_connect_ex()` also takes the attempt count, spacing and timeout.
+ * `rak_peer_connect_with_options()` also takes the attempt count, spacing and timeout.
  *
  * A host name is resolved with the operating system's resolver ("localhost" works),
  * which blocks the calling thread until it answers; the first address of a family the
@@ -1694,6 +1755,7 @@ void rak_peer_destroy(struct rak_peer *peer);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_connect(const struct rak_peer *peer,
                             const char *host,
                             uint16_t port,
@@ -1703,7 +1765,7 @@ rak_result rak_peer_connect(const struct rak_peer *peer,
 
 /**
  * Queues a copy of `data[0..len]` for `conn`; the caller keeps ownership of `data`.
- * `opts` NULL means reliable ordered, high priority, channel 0. The first byte should
+ * `options` NULL means reliable ordered, high priority, channel 0. The first byte should
  * be the message id: 134 (ID_USER_PACKET_ENUM) or above for application messages.
  *
  * On success writes the receipt number to `*out_receipt` (may be NULL); it comes back
@@ -1735,11 +1797,12 @@ rak_result rak_peer_connect(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_send(const struct rak_peer *peer,
                          struct rak_conn conn,
                          const uint8_t *data,
                          size_t len,
-                         const struct rak_send_options *opts,
+                         const struct rak_send_options *options,
                          uint32_t *out_receipt);
 
 /**
@@ -1765,7 +1828,10 @@ rak_result rak_peer_send(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_close(const struct rak_peer *peer, struct rak_conn conn, bool notify);
+RAKNET_API
+rak_result rak_peer_close(const struct rak_peer *peer,
+                          struct rak_conn conn,
+                          bool notify);
 
 /**
  * Sends an unconnected ping to `host` at `port`. An answer arrives as a
@@ -1786,6 +1852,7 @@ rak_result rak_peer_close(const struct rak_peer *peer, struct rak_conn conn, boo
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_ping(const struct rak_peer *peer,
                          const char *host,
                          uint16_t port,
@@ -1801,7 +1868,10 @@ rak_result rak_peer_ping(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_set_offline_data(const struct rak_peer *peer, const uint8_t *data, size_t len);
+RAKNET_API
+rak_result rak_peer_set_offline_data(const struct rak_peer *peer,
+                                     const uint8_t *data,
+                                     size_t len);
 
 /**
  * Writes this peer's GUID, which identifies it to remote systems, to `*out_guid`.
@@ -1811,7 +1881,7 @@ rak_result rak_peer_set_offline_data(const struct rak_peer *peer, const uint8_t 
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_guid(const struct rak_peer *peer, uint64_t *out_guid);
+RAKNET_API rak_result rak_peer_guid(const struct rak_peer *peer, uint64_t *out_guid);
 
 /**
  * Writes the UDP port the peer is bound to (useful after binding port 0) to
@@ -1822,7 +1892,7 @@ rak_result rak_peer_guid(const struct rak_peer *peer, uint64_t *out_guid);
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_local_port(const struct rak_peer *peer, uint16_t *out_port);
+RAKNET_API rak_result rak_peer_local_port(const struct rak_peer *peer, uint16_t *out_port);
 
 /**
  * Writes the address, GUID, state and direction of `conn` to `*out_info`.
@@ -1832,6 +1902,7 @@ rak_result rak_peer_local_port(const struct rak_peer *peer, uint16_t *out_port);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_info(const struct rak_peer *peer,
                               struct rak_conn conn,
                               struct rak_conn_info *out_info);
@@ -1848,6 +1919,7 @@ rak_result rak_peer_conn_info(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_poll(const struct rak_peer *peer,
                          struct rak_event *out,
                          size_t cap,
@@ -1870,6 +1942,7 @@ rak_result rak_peer_poll(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_wait(const struct rak_peer *peer,
                          struct rak_event *out,
                          size_t cap,
@@ -1891,8 +1964,9 @@ rak_result rak_peer_wait(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_set_simulator(const struct rak_peer *peer,
-                                  uint32_t direction,
+                                  rak_sim_direction direction,
                                   const struct rak_sim_options *options);
 
 /**
@@ -1907,6 +1981,7 @@ rak_result rak_peer_set_simulator(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
                                   struct rak_runtime_stats *out_stats,
                                   size_t stats_size);
@@ -1932,11 +2007,12 @@ rak_result rak_peer_runtime_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_connect_ex(const struct rak_peer *peer,
-                               const char *host,
-                               uint16_t port,
-                               const struct rak_connect_options *options,
-                               struct rak_conn *out_conn);
+RAKNET_API
+rak_result rak_peer_connect_with_options(const struct rak_peer *peer,
+                                         const char *host,
+                                         uint16_t port,
+                                         const struct rak_connect_options *options,
+                                         struct rak_conn *out_conn);
 
 /**
  * Writes the established connections (handshake complete, not closing) to
@@ -1951,10 +2027,11 @@ rak_result rak_peer_connect_ex(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_connections(const struct rak_peer *peer,
-                                struct rak_conn *out,
-                                size_t cap,
-                                size_t *out_n);
+RAKNET_API
+rak_result rak_peer_conns(const struct rak_peer *peer,
+                          struct rak_conn *out,
+                          size_t cap,
+                          size_t *out_n);
 
 /**
  * Writes the live connection to the remote system with GUID `guid` to `*out_conn`
@@ -1967,6 +2044,7 @@ rak_result rak_peer_connections(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_by_guid(const struct rak_peer *peer,
                                  uint64_t guid,
                                  struct rak_conn *out_conn);
@@ -1982,6 +2060,7 @@ rak_result rak_peer_conn_by_guid(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
                                     const struct rak_address *address,
                                     struct rak_conn *out_conn);
@@ -1990,7 +2069,7 @@ rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
  * Sets the timeout of one connection or attempt (RakNet's `SetTimeoutTime` for one
  * system): it is dropped as lost (RAK_REASON_TIMED_OUT) after `timeout_ms` without
  * hearing from the remote system; the keep-alive ping follows at half of it. Other
- * connections keep `rak_config_set_timeout_ms()`'s value.
+ * connections keep `rak_config_set_conn_timeout()`'s value.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
  * `timeout_ms` is 0; RAK_RESULT_STALE_HANDLE if `conn` or `peer` is gone;
@@ -1998,6 +2077,7 @@ rak_result rak_peer_conn_by_address(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_set_conn_timeout(const struct rak_peer *peer,
                                      struct rak_conn conn,
                                      uint32_t timeout_ms);
@@ -2013,7 +2093,9 @@ rak_result rak_peer_set_conn_timeout(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_set_max_incoming(const struct rak_peer *peer, uint32_t max_connections);
+RAKNET_API
+rak_result rak_peer_set_max_incoming(const struct rak_peer *peer,
+                                     uint32_t max_connections);
 
 /**
  * Bans the IP addresses matching `pattern` (RakNet's `AddToBanList`): an IPv4 address
@@ -2036,7 +2118,10 @@ rak_result rak_peer_set_max_incoming(const struct rak_peer *peer, uint32_t max_c
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_ban(const struct rak_peer *peer, const char *pattern, uint32_t duration_ms);
+RAKNET_API
+rak_result rak_peer_ban(const struct rak_peer *peer,
+                        const char *pattern,
+                        uint32_t duration_ms);
 
 /**
  * Removes a pattern added by `rak_peer_ban()`, written the same way (RakNet's
@@ -2049,7 +2134,7 @@ rak_result rak_peer_ban(const struct rak_peer *peer, const char *pattern, uint32
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
+RAKNET_API rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
 
 /**
  * Removes every ban, temporary ones included (RakNet's `ClearBanList`).
@@ -2060,7 +2145,7 @@ rak_result rak_peer_unban(const struct rak_peer *peer, const char *pattern);
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_clear_bans(const struct rak_peer *peer);
+RAKNET_API rak_result rak_peer_clear_bans(const struct rak_peer *peer);
 
 /**
  * Sends ADVERTISE_SYSTEM with a copy of `data[0..len]` to `host` at `port`, connected
@@ -2076,6 +2161,7 @@ rak_result rak_peer_clear_bans(const struct rak_peer *peer);
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_advertise(const struct rak_peer *peer,
                               const char *host,
                               uint16_t port,
@@ -2084,7 +2170,7 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
 
 /**
  * Generates a new secure-mode key pair from the operating system's random source:
- * RAK_KEY_BYTES bytes each to `out_public` and `out_private`. Keep the private key
+ * RAK_KEY_BYTES bytes each to `out_public_key` and `out_private_key`. Keep the private key
  * secret; give clients the public key to pin (`rak_peer_connect_secure()`).
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INTERNAL if the random
@@ -2092,19 +2178,19 @@ rak_result rak_peer_advertise(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_generate(uint8_t *out_public, uint8_t *out_private);
+RAKNET_API rak_result rak_key_pair_generate(uint8_t *out_public_key, uint8_t *out_private_key);
 
 /**
- * Writes the public key that belongs to `private` (RAK_KEY_BYTES bytes each).
+ * Writes the public key that belongs to `private_key` (RAK_KEY_BYTES bytes each).
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT.
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_public_key(const uint8_t *private_, uint8_t *out_public);
+RAKNET_API rak_result rak_key_pair_public_key(const uint8_t *private_key, uint8_t *out_public_key);
 
 /**
- * Saves the key pair of `private` to the file `path` (UTF-8), replacing it: a text
+ * Saves the key pair of `private_key` to the file `path` (UTF-8), replacing it: a text
  * file with `private-key: HEX` and `public-key: HEX` lines, created with permissions
  * 0600 on Unix.
  *
@@ -2113,12 +2199,12 @@ rak_result rak_keypair_public_key(const uint8_t *private_, uint8_t *out_public);
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_save(const char *path, const uint8_t *private_);
+RAKNET_API rak_result rak_key_pair_save(const char *path, const uint8_t *private_key);
 
 /**
- * Loads a key pair saved by `rak_keypair_save()` (a file with a `private-key: HEX`
+ * Loads a key pair saved by `rak_key_pair_save()` (a file with a `private-key: HEX`
  * line; a `public-key` line, if present, must match): RAK_KEY_BYTES bytes each to
- * `out_public` and `out_private`.
+ * `out_public_key` and `out_private_key`.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
  * `path` is not UTF-8 or the file holds no valid key pair; RAK_RESULT_NOT_FOUND if the
@@ -2126,7 +2212,10 @@ rak_result rak_keypair_save(const char *path, const uint8_t *private_);
  *
  * Thread safety: any thread.
  */
-rak_result rak_keypair_load(const char *path, uint8_t *out_public, uint8_t *out_private);
+RAKNET_API
+rak_result rak_key_pair_load(const char *path,
+                             uint8_t *out_public_key,
+                             uint8_t *out_private_key);
 
 /**
  * Writes `key` (RAK_KEY_BYTES bytes) as 64 lower-case hex digits and a NUL to `out`,
@@ -2136,7 +2225,7 @@ rak_result rak_keypair_load(const char *path, uint8_t *out_public, uint8_t *out_
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_to_hex(const uint8_t *key, char *out);
+RAKNET_API rak_result rak_key_to_hex(const uint8_t *key, char *out);
 
 /**
  * Parses exactly 64 hex digits (either case, NUL-terminated) into RAK_KEY_BYTES bytes
@@ -2147,7 +2236,7 @@ rak_result rak_key_to_hex(const uint8_t *key, char *out);
  *
  * Thread safety: any thread.
  */
-rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
+RAKNET_API rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
 
 /**
  * Gives the peer a long-term key pair (RAK_KEY_BYTES private key, copied; the public
@@ -2162,13 +2251,15 @@ rak_result rak_key_from_hex(const char *hex, uint8_t *out_key);
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *private_);
+RAKNET_API
+rak_result rak_config_set_key_pair(struct rak_config *config,
+                                   const uint8_t *private_key);
 
 /**
  * Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
  * Bedrock clients get the security flag in OPEN_CONNECTION_REPLY_2 and give up
  * (libraknet clients report RAK_REASON_SECURITY_MISMATCH); counted in
- * `rak_peer_stats.refused_security_required`. No state is kept for them. Default off.
+ * `rak_stats.refused_security_required`. No state is kept for them. Default off.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
  * RAK_RESULT_INVALID_ARGUMENT if `required` and no key pair was set with
@@ -2176,13 +2267,13 @@ rak_result rak_config_set_key_pair(struct rak_config *config, const uint8_t *pri
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_require_secure(struct rak_config *config, bool required);
+RAKNET_API rak_result rak_config_set_require_secure(struct rak_config *config, bool required);
 
 /**
  * Requires secure clients to prove a key pair of their own (set with
  * `rak_config_set_key_pair()` on their side) when `required`; clients without one fail
  * with RAK_REASON_CLIENT_KEY_REQUIRED, counted in
- * `rak_peer_stats.refused_client_key_required`. Read an accepted client's key with
+ * `rak_stats.refused_client_key_required`. Read an accepted client's key with
  * `rak_peer_conn_remote_key()` to decide whom to trust. Default off.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
@@ -2190,13 +2281,13 @@ rak_result rak_config_set_require_secure(struct rak_config *config, bool require
  *
  * Thread safety: one thread at a time (per config).
  */
-rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
+RAKNET_API rak_result rak_config_set_require_client_key(struct rak_config *config, bool required);
 
 /**
- * As `rak_peer_connect_ex()`, but the connection is secure: every datagram after the
- * handshake is encrypted and authenticated (Noise NX/IX, X25519, ChaCha20-Poly1305,
- * BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key` (RAK_KEY_BYTES,
- * copied) pins the server's public key: a server that cannot prove it fails the
+ * As `rak_peer_connect_with_options()`, but the connection is secure: every datagram
+ * after the handshake is encrypted and authenticated (Noise NX/IX, X25519,
+ * ChaCha20-Poly1305, BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key`
+ * (RAK_KEY_BYTES, copied) pins the server's public key: a server that cannot prove it fails the
  * attempt with RAK_REASON_PUBLIC_KEY_MISMATCH. NULL `server_key` accepts whatever key
  * the server proves (read it with `rak_peer_conn_remote_key()`; encrypted but open to
  * a man in the middle on first contact).
@@ -2206,10 +2297,12 @@ rak_result rak_config_set_require_client_key(struct rak_config *config, bool req
  * peer has none, with RAK_REASON_CLIENT_KEY_REQUIRED. Only libraknet servers run
  * secure mode.
  *
- * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_ex()`.
+ * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as
+ * `rak_peer_connect_with_options()`.
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_connect_secure(const struct rak_peer *peer,
                                    const char *host,
                                    uint16_t port,
@@ -2228,6 +2321,7 @@ rak_result rak_peer_connect_secure(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_remote_key(const struct rak_peer *peer,
                                     struct rak_conn conn,
                                     uint8_t *out_key);
@@ -2249,6 +2343,7 @@ rak_result rak_peer_conn_remote_key(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_conn_stats(const struct rak_peer *peer,
                                struct rak_conn conn,
                                struct rak_conn_stats *out_stats,
@@ -2257,7 +2352,7 @@ rak_result rak_peer_conn_stats(const struct rak_peer *peer,
 /**
  * Copies the peer's protocol counters (traffic, drops and refusals by reason, current
  * connections) into `*out_stats`, fetched from the network thread like
- * `rak_peer_conn_stats()`. Pass `sizeof(rak_peer_stats)` as `stats_size`.
+ * `rak_peer_conn_stats()`. Pass `sizeof(rak_stats)` as `stats_size`.
  *
  * Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
  * RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_QUEUE_FULL;
@@ -2266,9 +2361,10 @@ rak_result rak_peer_conn_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-rak_result rak_peer_get_stats(const struct rak_peer *peer,
-                              struct rak_peer_stats *out_stats,
-                              size_t stats_size);
+RAKNET_API
+rak_result rak_peer_stats(const struct rak_peer *peer,
+                          struct rak_stats *out_stats,
+                          size_t stats_size);
 
 /**
  * Registers `callbacks` (copied) for `rak_peer_dispatch()`, with `userdata` passed
@@ -2283,6 +2379,7 @@ rak_result rak_peer_get_stats(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_set_callbacks(const struct rak_peer *peer,
                                   const struct rak_callbacks *callbacks,
                                   void *userdata);
@@ -2304,6 +2401,7 @@ rak_result rak_peer_set_callbacks(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
+RAKNET_API
 rak_result rak_peer_dispatch(const struct rak_peer *peer,
                              size_t max_events,
                              size_t *out_dispatched);
@@ -2317,7 +2415,7 @@ rak_result rak_peer_dispatch(const struct rak_peer *peer,
  *
  * Thread safety: any thread.
  */
-const char *rak_reason_str(uint32_t reason);
+RAKNET_API const char *rak_reason_str(rak_reason reason);
 
 /**
  * The first byte of the message. The message starts with its RakNet message id
@@ -2329,14 +2427,14 @@ const char *rak_reason_str(uint32_t reason);
  *
  * Thread safety: any thread.
  */
-const uint8_t *rak_message_data(const struct rak_message *message);
+RAKNET_API const uint8_t *rak_message_data(const struct rak_message *message);
 
 /**
  * Length of the message in bytes; 0 if `message` is NULL or already released.
  *
  * Thread safety: any thread.
  */
-size_t rak_message_len(const struct rak_message *message);
+RAKNET_API size_t rak_message_len(const struct rak_message *message);
 
 /**
  * Gives a message back to the library. Call it exactly once per message, from any
@@ -2347,7 +2445,7 @@ size_t rak_message_len(const struct rak_message *message);
  *
  * Thread safety: any thread (but not concurrently with reads of the same message).
  */
-void rak_message_release(struct rak_message *message);
+RAKNET_API void rak_message_release(struct rak_message *message);
 
 #ifdef __cplusplus
 }  // extern "C"

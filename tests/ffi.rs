@@ -94,7 +94,7 @@ fn null_arguments_return_their_documented_error() {
     let _g = serial();
     let mut n = 0usize;
     let mut ev = event_buf();
-    let mut buf = [0 as c_char; RAK_ADDRESS_STRLEN];
+    let mut buf = [0 as c_char; RAK_ADDRESS_STR_BYTES];
     let mut conn = rak_conn { id: 0 };
     let c: *mut rak_config = null_mut();
     let p: *const rak_peer = null();
@@ -111,7 +111,7 @@ fn null_arguments_return_their_documented_error() {
     assert_eq!(rak_config_set_max_incoming(c, 1), NULL);
     assert_eq!(rak_config_set_password(c, null(), 0), NULL);
     assert_eq!(rak_config_set_offline_data(c, null(), 0), NULL);
-    assert_eq!(rak_config_set_timeout_ms(c, 1000), NULL);
+    assert_eq!(rak_config_set_conn_timeout(c, 1000), NULL);
     assert_eq!(rak_config_set_connect_attempts(c, 1, 1), NULL);
     assert_eq!(rak_config_set_mtu_probes(c, [576u16].as_ptr(), 1), NULL);
     assert_eq!(rak_config_set_queue_capacity(c, 1, 1), NULL);
@@ -176,7 +176,7 @@ fn config_setters_validate() {
     assert_eq!(rak_config_set_password(c, big.as_ptr(), 255), OK);
     assert_eq!(rak_config_set_offline_data(c, big.as_ptr(), 400), INVALID);
     assert_eq!(rak_config_set_offline_data(c, big.as_ptr(), 399), OK);
-    assert_eq!(rak_config_set_timeout_ms(c, 0), INVALID);
+    assert_eq!(rak_config_set_conn_timeout(c, 0), INVALID);
     assert_eq!(rak_config_set_connect_attempts(c, 0, 100), INVALID);
     assert_eq!(rak_config_set_connect_attempts(c, 3, 0), INVALID);
     assert_eq!(rak_config_set_mtu_probes(c, [575u16].as_ptr(), 1), INVALID);
@@ -209,7 +209,7 @@ fn address_text() {
         port: 19132,
         family: 4,
     };
-    let mut buf = [0 as c_char; RAK_ADDRESS_STRLEN];
+    let mut buf = [0 as c_char; RAK_ADDRESS_STR_BYTES];
     let mut n = 0;
     assert_eq!(
         rak_address_str(&v4, buf.as_mut_ptr(), buf.len(), &mut n),

@@ -45,24 +45,24 @@ fn new_functions_check_their_arguments() {
     let mut n = 0usize;
     let mut conns = [rak_conn { id: 0 }; 4];
     let mut cs = rak_conn_stats::default();
-    let mut ps = rak_peer_stats::default();
+    let mut ps = rak_stats::default();
     let addr = rak_address::from("127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap());
     let cbs = rak_callbacks::default();
 
     // NULL config / peer.
     assert_eq!(rak_config_set_cookies(c, false), NULL);
     assert_eq!(rak_config_set_ip_frequency_limit(c, true, false), NULL);
-    assert_eq!(rak_config_set_occasional_ping_ms(c, 100), NULL);
+    assert_eq!(rak_config_set_occasional_ping(c, 100), NULL);
     assert_eq!(rak_config_set_abuse_limits(c, 64, 10_000, 30_000), NULL);
     assert_eq!(rak_config_set_abuse_widening(c, 4), NULL);
     assert_eq!(rak_config_set_ipv6_only(c, true), NULL);
     assert_eq!(rak_config_set_reuse_address(c, true), NULL);
     assert_eq!(rak_config_set_log_callback(c, None, null_mut(), 3), NULL);
     assert_eq!(
-        rak_peer_connect_ex(p, HOST.as_ptr(), 1, null(), &mut conn),
+        rak_peer_connect_with_options(p, HOST.as_ptr(), 1, null(), &mut conn),
         NULL
     );
-    assert_eq!(rak_peer_connections(p, conns.as_mut_ptr(), 4, &mut n), NULL);
+    assert_eq!(rak_peer_conns(p, conns.as_mut_ptr(), 4, &mut n), NULL);
     assert_eq!(rak_peer_conn_by_guid(p, 1, &mut conn), NULL);
     assert_eq!(rak_peer_conn_by_address(p, &addr, &mut conn), NULL);
     assert_eq!(rak_peer_set_conn_timeout(p, one, 100), NULL);
@@ -72,7 +72,7 @@ fn new_functions_check_their_arguments() {
     assert_eq!(rak_peer_clear_bans(p), NULL);
     assert_eq!(rak_peer_advertise(p, HOST.as_ptr(), 1, null(), 0), NULL);
     assert_eq!(rak_peer_conn_stats(p, one, &mut cs, size_of_val(&cs)), NULL);
-    assert_eq!(rak_peer_get_stats(p, &mut ps, size_of_val(&ps)), NULL);
+    assert_eq!(rak_peer_stats(p, &mut ps, size_of_val(&ps)), NULL);
     assert_eq!(rak_peer_set_callbacks(p, &cbs, null_mut()), NULL);
     assert_eq!(rak_peer_dispatch(p, 8, &mut n), NULL);
 
@@ -92,7 +92,7 @@ fn new_functions_check_their_arguments() {
     for ok in [
         rak_config_set_cookies(live, false),
         rak_config_set_ip_frequency_limit(live, true, false),
-        rak_config_set_occasional_ping_ms(live, 0),
+        rak_config_set_occasional_ping(live, 0),
         rak_config_set_abuse_limits(live, 0, 0, 0),
         rak_config_set_abuse_limits(live, 64, 10_000, 30_000),
         rak_config_set_abuse_widening(live, 0),
@@ -111,13 +111,16 @@ fn new_functions_check_their_arguments() {
 
     // Live peer: NULL pointers and invalid values.
     let p = client();
-    assert_eq!(rak_peer_connect_ex(p, null(), 1, null(), &mut conn), NULL);
     assert_eq!(
-        rak_peer_connect_ex(p, HOST.as_ptr(), 1, null(), null_mut()),
+        rak_peer_connect_with_options(p, null(), 1, null(), &mut conn),
         NULL
     );
     assert_eq!(
-        rak_peer_connect_ex(p, HOST.as_ptr(), 0, null(), &mut conn),
+        rak_peer_connect_with_options(p, HOST.as_ptr(), 1, null(), null_mut()),
+        NULL
+    );
+    assert_eq!(
+        rak_peer_connect_with_options(p, HOST.as_ptr(), 0, null(), &mut conn),
         INVALID
     );
     let bad_pw = rak_connect_options {
@@ -126,7 +129,7 @@ fn new_functions_check_their_arguments() {
         ..Default::default()
     };
     assert_eq!(
-        rak_peer_connect_ex(p, HOST.as_ptr(), 9, &bad_pw, &mut conn),
+        rak_peer_connect_with_options(p, HOST.as_ptr(), 9, &bad_pw, &mut conn),
         NULL
     );
     let long_pw = [1u8; 256];
@@ -136,15 +139,12 @@ fn new_functions_check_their_arguments() {
         ..Default::default()
     };
     assert_eq!(
-        rak_peer_connect_ex(p, HOST.as_ptr(), 9, &too_long, &mut conn),
+        rak_peer_connect_with_options(p, HOST.as_ptr(), 9, &too_long, &mut conn),
         INVALID
     );
     assert_eq!(conn.id, 0, "outputs are written only on success");
-    assert_eq!(rak_peer_connections(p, null_mut(), 4, &mut n), NULL);
-    assert_eq!(
-        rak_peer_connections(p, conns.as_mut_ptr(), 4, null_mut()),
-        NULL
-    );
+    assert_eq!(rak_peer_conns(p, null_mut(), 4, &mut n), NULL);
+    assert_eq!(rak_peer_conns(p, conns.as_mut_ptr(), 4, null_mut()), NULL);
     assert_eq!(rak_peer_conn_by_guid(p, 1, null_mut()), NULL);
     assert_eq!(rak_peer_conn_by_guid(p, 1, &mut conn), NOT_FOUND);
     assert_eq!(rak_peer_conn_by_address(p, null(), &mut conn), NULL);
@@ -183,8 +183,8 @@ fn new_functions_check_their_arguments() {
         rak_peer_conn_stats(p, one, &mut cs, size_of_val(&cs)),
         STALE
     );
-    assert_eq!(rak_peer_get_stats(p, null_mut(), 8), NULL);
-    assert_eq!(rak_peer_get_stats(p, &mut ps, 0), INVALID);
+    assert_eq!(rak_peer_stats(p, null_mut(), 8), NULL);
+    assert_eq!(rak_peer_stats(p, &mut ps, 0), INVALID);
     assert_eq!(rak_peer_dispatch(p, 8, null_mut()), NULL);
     assert_eq!(rak_peer_dispatch(p, 0, &mut n), INVALID);
     assert_eq!(rak_peer_dispatch(p, 8, &mut n), INVALID, "no callbacks yet");
@@ -196,9 +196,9 @@ fn new_functions_check_their_arguments() {
         rak_peer_ban(p, c"1.2.3.4".as_ptr(), 0),
         rak_result::ShutDown
     );
-    assert_eq!(rak_peer_get_stats(p, &mut ps, 8), rak_result::ShutDown);
+    assert_eq!(rak_peer_stats(p, &mut ps, 8), rak_result::ShutDown);
     assert_eq!(
-        rak_peer_connections(p, null_mut(), 0, &mut n),
+        rak_peer_conns(p, null_mut(), 0, &mut n),
         rak_result::ShutDown
     );
     assert_eq!(rak_peer_set_callbacks(p, &cbs, null_mut()), OK);
@@ -223,7 +223,7 @@ fn connections_lookups_stats_and_timeouts() {
     assert_eq!(rak_peer_guid(srv, &mut srv_guid), OK);
     assert_eq!(rak_peer_guid(cli, &mut cli_guid), OK);
 
-    // connect_ex with a password and options.
+    // connect_with_options with a password and options.
     let pw = b"pw";
     let opts = rak_connect_options {
         password: pw.as_ptr(),
@@ -234,7 +234,7 @@ fn connections_lookups_stats_and_timeouts() {
     };
     let mut conn = rak_conn { id: 0 };
     assert_eq!(
-        rak_peer_connect_ex(cli, HOST.as_ptr(), port, &opts, &mut conn),
+        rak_peer_connect_with_options(cli, HOST.as_ptr(), port, &opts, &mut conn),
         OK
     );
     assert_eq!(wait_for(cli, kind(rak_event_kind::Connected)).conn, conn);
@@ -242,27 +242,27 @@ fn connections_lookups_stats_and_timeouts() {
 
     // The list: count first, then too small, then right.
     let mut n = 99;
-    assert_eq!(rak_peer_connections(srv, null_mut(), 0, &mut n), OK);
+    assert_eq!(rak_peer_conns(srv, null_mut(), 0, &mut n), OK);
     assert_eq!(n, 1);
     let mut list = [rak_conn { id: 0 }; 2];
     n = 99;
-    assert_eq!(rak_peer_connections(srv, list.as_mut_ptr(), 2, &mut n), OK);
+    assert_eq!(rak_peer_conns(srv, list.as_mut_ptr(), 2, &mut n), OK);
     assert_eq!((n, list[0]), (1, incoming));
     let second = client();
     let mut c2 = rak_conn { id: 0 };
     assert_eq!(
-        rak_peer_connect_ex(second, HOST.as_ptr(), port, &opts, &mut c2),
+        rak_peer_connect_with_options(second, HOST.as_ptr(), port, &opts, &mut c2),
         OK
     );
     assert_eq!(wait_for(second, kind(rak_event_kind::Connected)).conn, c2);
     wait_for(srv, kind(rak_event_kind::Connected));
     n = 99;
     assert_eq!(
-        rak_peer_connections(srv, list.as_mut_ptr(), 1, &mut n),
+        rak_peer_conns(srv, list.as_mut_ptr(), 1, &mut n),
         rak_result::BufferTooSmall
     );
     assert_eq!(n, 99);
-    assert_eq!(rak_peer_connections(srv, list.as_mut_ptr(), 2, &mut n), OK);
+    assert_eq!(rak_peer_conns(srv, list.as_mut_ptr(), 2, &mut n), OK);
     assert_eq!(n, 2);
 
     // Lookups both ways.
@@ -315,8 +315,8 @@ fn connections_lookups_stats_and_timeouts() {
         OK
     );
     assert_eq!(connect_failure(third, found), rak_reason::InvalidPassword);
-    let mut ps = rak_peer_stats::default();
-    assert_eq!(rak_peer_get_stats(srv, &mut ps, size_of_val(&ps)), OK);
+    let mut ps = rak_stats::default();
+    assert_eq!(rak_peer_stats(srv, &mut ps, size_of_val(&ps)), OK);
     assert_eq!(ps.refused_invalid_password, 1);
     assert!(ps.connections >= 2 && ps.connections_opened >= 2);
     assert!(ps.datagrams_received > 0 && ps.bytes_sent > 0);
@@ -382,7 +382,7 @@ fn bans_cancellation_advertising_and_host_names() {
         ..Default::default()
     };
     assert_eq!(
-        rak_peer_connect_ex(other, HOST.as_ptr(), dead_port, &opts, &mut conn),
+        rak_peer_connect_with_options(other, HOST.as_ptr(), dead_port, &opts, &mut conn),
         OK
     );
     let mut info = MaybeUninit::<rak_conn_info>::uninit();
@@ -727,7 +727,7 @@ fn the_receive_budget_refuses_counts_and_logs() {
             .iter()
             .any(|l| l.contains("over the receive budget"))
     };
-    let mut ps = rak_peer_stats::default();
+    let mut ps = rak_stats::default();
     let mut cs = rak_conn_stats::default();
     for _ in 0..200 {
         let mut ev = MaybeUninit::<rak_event>::uninit();
@@ -743,7 +743,7 @@ fn the_receive_budget_refuses_counts_and_logs() {
             );
             rak_message_release(ev.message);
         }
-        assert_eq!(rak_peer_get_stats(srv, &mut ps, size_of_val(&ps)), OK);
+        assert_eq!(rak_peer_stats(srv, &mut ps, size_of_val(&ps)), OK);
         if ps.dropped_over_receive_budget > 0 && logged() {
             break;
         }

@@ -32,7 +32,7 @@ type Key = [u8; RAK_KEY_BYTES];
 fn keypair() -> (Key, Key) {
     let (mut public, mut private) = ([0u8; 32], [0u8; 32]);
     assert_eq!(
-        rak_keypair_generate(public.as_mut_ptr(), private.as_mut_ptr()),
+        rak_key_pair_generate(public.as_mut_ptr(), private.as_mut_ptr()),
         OK
     );
     (public, private)
@@ -87,9 +87,9 @@ fn stats(p: *const rak_peer, conn: rak_conn) -> rak_conn_stats {
     s
 }
 
-fn peer_stats(p: *const rak_peer) -> rak_peer_stats {
-    let mut s = rak_peer_stats::default();
-    assert_eq!(rak_peer_get_stats(p, &mut s, size_of_val(&s)), OK);
+fn peer_stats(p: *const rak_peer) -> rak_stats {
+    let mut s = rak_stats::default();
+    assert_eq!(rak_peer_stats(p, &mut s, size_of_val(&s)), OK);
     s
 }
 
@@ -110,12 +110,15 @@ fn key_functions_check_arguments_and_round_trip_through_a_file() {
     let (public, private) = keypair();
     let mut derived = [0u8; 32];
     assert_eq!(
-        rak_keypair_public_key(private.as_ptr(), derived.as_mut_ptr()),
+        rak_key_pair_public_key(private.as_ptr(), derived.as_mut_ptr()),
         OK
     );
     assert_eq!(derived, public);
-    assert_eq!(rak_keypair_generate(null_mut(), derived.as_mut_ptr()), NULL);
-    assert_eq!(rak_keypair_public_key(null(), derived.as_mut_ptr()), NULL);
+    assert_eq!(
+        rak_key_pair_generate(null_mut(), derived.as_mut_ptr()),
+        NULL
+    );
+    assert_eq!(rak_key_pair_public_key(null(), derived.as_mut_ptr()), NULL);
 
     let mut hex = [0 as std::ffi::c_char; RAK_KEY_HEX_BYTES];
     assert_eq!(rak_key_to_hex(public.as_ptr(), hex.as_mut_ptr()), OK);
@@ -141,10 +144,10 @@ fn key_functions_check_arguments_and_round_trip_through_a_file() {
     let (mut lp, mut lk) = ([0u8; 32], [0u8; 32]);
     let _ = std::fs::remove_file(&path);
     assert_eq!(
-        rak_keypair_load(cpath.as_ptr(), lp.as_mut_ptr(), lk.as_mut_ptr()),
+        rak_key_pair_load(cpath.as_ptr(), lp.as_mut_ptr(), lk.as_mut_ptr()),
         NOT_FOUND
     );
-    assert_eq!(rak_keypair_save(cpath.as_ptr(), private.as_ptr()), OK);
+    assert_eq!(rak_key_pair_save(cpath.as_ptr(), private.as_ptr()), OK);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -152,13 +155,13 @@ fn key_functions_check_arguments_and_round_trip_through_a_file() {
         assert_eq!(mode & 0o077, 0, "key file readable by others");
     }
     assert_eq!(
-        rak_keypair_load(cpath.as_ptr(), lp.as_mut_ptr(), lk.as_mut_ptr()),
+        rak_key_pair_load(cpath.as_ptr(), lp.as_mut_ptr(), lk.as_mut_ptr()),
         OK
     );
     assert_eq!((lp, lk), (public, private));
     std::fs::write(&path, "private-key: nonsense\n").unwrap();
     assert_eq!(
-        rak_keypair_load(cpath.as_ptr(), lp.as_mut_ptr(), lk.as_mut_ptr()),
+        rak_key_pair_load(cpath.as_ptr(), lp.as_mut_ptr(), lk.as_mut_ptr()),
         INVALID
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -18,7 +18,7 @@ use std::mem::MaybeUninit;
 use std::ptr;
 
 use libfuzzer_sys::fuzz_target;
-use raknet::ffi::address::{rak_address, rak_address_str, RAK_ADDRESS_STRLEN};
+use raknet::ffi::address::{rak_address, rak_address_str, RAK_ADDRESS_STR_BYTES};
 use raknet::ffi::config::*;
 use raknet::ffi::event::{rak_event, rak_event_kind, rak_reason_str};
 use raknet::ffi::handle::rak_conn;
@@ -276,7 +276,7 @@ fuzz_target!(|data: &[u8]| {
                         let p = s.data_ptr(input.u8(), len);
                         ok(rak_config_set_offline_data(c, p, len))
                     }
-                    6 => ok(rak_config_set_timeout_ms(c, v)),
+                    6 => ok(rak_config_set_conn_timeout(c, v)),
                     7 => ok(rak_config_set_connect_attempts(
                         c,
                         v % 64,
@@ -505,8 +505,8 @@ fuzz_target!(|data: &[u8]| {
                 for b in a.ip.iter_mut() {
                     *b = input.u8();
                 }
-                let mut text = [0 as c_char; RAK_ADDRESS_STRLEN];
-                let cap = usize::from(input.u8()) % (RAK_ADDRESS_STRLEN + 1);
+                let mut text = [0 as c_char; RAK_ADDRESS_STR_BYTES];
+                let cap = usize::from(input.u8()) % (RAK_ADDRESS_STR_BYTES + 1);
                 let mut n = 0usize;
                 let bp = if input.u8() % 8 == 0 {
                     ptr::null_mut()

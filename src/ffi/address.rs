@@ -8,7 +8,7 @@ use super::boundary::{boundary, obj_ref, write_text};
 use super::result::rak_result;
 
 /// A buffer of this many bytes always holds `rak_address_str()`'s text and its NUL.
-pub const RAK_ADDRESS_STRLEN: usize = 64;
+pub const RAK_ADDRESS_STR_BYTES: usize = 64;
 
 /// An IPv4 or IPv6 socket address.
 #[repr(C)]
@@ -95,7 +95,7 @@ pub(crate) fn resolve(
 /// Writes `address` as text (`1.2.3.4:5678` or `[::1]:5678`) plus a NUL into
 /// `buf[0..cap]`, and its length without the NUL into `*out_len`.
 ///
-/// A buffer of `RAK_ADDRESS_STRLEN` bytes is always enough.
+/// A buffer of `RAK_ADDRESS_STR_BYTES` bytes is always enough.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if any pointer is NULL;
 /// RAK_RESULT_INVALID_ARGUMENT if `family` is neither 4 nor 6;
@@ -129,7 +129,7 @@ mod tests {
         ] {
             let a: SocketAddr = s.parse().unwrap();
             assert_eq!(rak_address::from(a).to_socket_addr(), Some(a));
-            assert!(a.to_string().len() < RAK_ADDRESS_STRLEN);
+            assert!(a.to_string().len() < RAK_ADDRESS_STR_BYTES);
         }
         assert_eq!(rak_address::NONE.to_socket_addr(), None);
         assert_eq!(

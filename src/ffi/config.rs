@@ -239,7 +239,7 @@ pub extern "C" fn rak_config_set_offline_data(
 ///
 /// Thread safety: one thread at a time (per config).
 #[no_mangle]
-pub extern "C" fn rak_config_set_timeout_ms(
+pub extern "C" fn rak_config_set_conn_timeout(
     config: *mut rak_config,
     timeout_ms: u32,
 ) -> rak_result {
@@ -392,7 +392,7 @@ pub extern "C" fn rak_config_set_thread_start_hook(
 #[no_mangle]
 pub extern "C" fn rak_config_set_simulator(
     config: *mut rak_config,
-    direction: u32,
+    direction: super::sim::rak_sim_direction_raw,
     options: *const super::sim::rak_sim_options,
 ) -> rak_result {
     boundary(|| {
@@ -454,7 +454,7 @@ pub extern "C" fn rak_config_set_send_buffer_limit(
 /// of the incoming-connection limit and the connections open, and may use more while
 /// the others leave it free. Data past a connection's share is refused for now: the
 /// remote system resends reliable data later, unreliable data is lost; both are counted
-/// (`rak_peer_stats.dropped_over_receive_budget`) and logged. A message in fragments
+/// (`rak_stats.dropped_over_receive_budget`) and logged. A message in fragments
 /// is charged its whole size from its first fragment until it completes (so one that
 /// started always finishes): a message larger than a connection may hold waits until
 /// room frees, and one larger than the budget never arrives.
@@ -551,7 +551,7 @@ pub extern "C" fn rak_config_set_ip_frequency_limit(
 /// Sets the abuse response: an endpoint (IP address and port) that sends `threshold`
 /// malformed datagrams within `window_ms` is ignored for `ignore_ms`: every datagram
 /// from it is dropped unprocessed (pings go unanswered, connection attempts get
-/// nowhere), counted in `rak_peer_stats.dropped_ignored_abusive`, except connected-mode
+/// nowhere), counted in `rak_stats.dropped_ignored_abusive`, except connected-mode
 /// datagrams for an established connection at that exact address, which are processed
 /// as usual (a source address can be forged, so garbage "from" a player must not cut
 /// the player off). When several endpoints of one IP are ignored within
@@ -617,7 +617,7 @@ pub extern "C" fn rak_config_set_abuse_widening(
 ///
 /// Thread safety: one thread at a time (per config).
 #[no_mangle]
-pub extern "C" fn rak_config_set_occasional_ping_ms(
+pub extern "C" fn rak_config_set_occasional_ping(
     config: *mut rak_config,
     interval_ms: u32,
 ) -> rak_result {

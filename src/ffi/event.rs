@@ -176,6 +176,11 @@ impl From<DisconnectReason> for rak_reason {
     }
 }
 
+/// `rak_reason` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
+pub type rak_reason_raw = u32;
+
 /// State of a connection, from `rak_peer_conn_info()`.
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -229,7 +234,7 @@ pub struct rak_event {
     pub channel: u32,
     /// The RAK_RELIABILITY_* a MESSAGE travelled with (receipt kinds arrive as their
     /// plain kinds).
-    pub reliability: u32,
+    pub reliability: super::options::rak_reliability_raw,
     /// Round-trip time of a PONG, in milliseconds.
     pub rtt_ms: u32,
     /// For RAK_REASON_INCOMPATIBLE_PROTOCOL, the server's protocol version.
@@ -355,7 +360,7 @@ impl From<PeerEvent> for rak_event {
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_reason_str(reason: u32) -> *const c_char {
+pub extern "C" fn rak_reason_str(reason: rak_reason_raw) -> *const c_char {
     boundary_or(c"unknown reason".as_ptr(), || {
         rak_reason::from_u32(reason)
             .map_or(c"unknown reason", rak_reason::text)

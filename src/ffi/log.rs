@@ -10,8 +10,8 @@ use super::config::{config_mut, rak_config};
 use super::result::rak_result;
 use crate::runtime::{LogLevel, LogSink, Logger};
 
-/// How important a log message is. Used as the `uint32_t level` of the log callback and
-/// the `min_level` of `rak_config_set_log_callback()`; lower is more important.
+/// How important a log message is: the `level` of the log callback and the `min_level`
+/// of `rak_config_set_log_callback()`; lower is more important.
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
@@ -27,6 +27,11 @@ pub enum rak_log_level {
     Debug = 4,
 }
 
+/// `rak_log_level` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
+pub type rak_log_level_raw = u32;
+
 const _: () = assert!(rak_log_level::Debug as u32 == LogLevel::Debug as u32);
 
 /// A log callback and its userdata, callable from any thread.
@@ -35,7 +40,8 @@ struct CSink {
     userdata: *mut c_void,
 }
 
-type LogCallback = unsafe extern "C" fn(userdata: *mut c_void, level: u32, message: *const c_char);
+type LogCallback =
+    unsafe extern "C" fn(userdata: *mut c_void, level: rak_log_level_raw, message: *const c_char);
 
 // SAFETY: the header tells the caller that the callback runs on the peer's network
 // thread (several peers' threads at once if it is registered for several peers) with
@@ -81,10 +87,14 @@ impl CSink {
 pub extern "C" fn rak_config_set_log_callback(
     config: *mut rak_config,
     callback: Option<
-        unsafe extern "C" fn(userdata: *mut c_void, level: u32, message: *const c_char),
+        unsafe extern "C" fn(
+            userdata: *mut c_void,
+            level: rak_log_level_raw,
+            message: *const c_char,
+        ),
     >,
     userdata: *mut c_void,
-    min_level: u32,
+    min_level: rak_log_level_raw,
 ) -> rak_result {
     boundary(|| {
         let c = config_mut(config)?;

@@ -20,8 +20,8 @@ pub const RAK_MAX_ADVERTISE_DATA_BYTES: usize = 398;
 
 const _: () = assert!(RAK_MAX_ADVERTISE_DATA_BYTES == MAX_ADVERTISE_DATA);
 
-/// Per-call settings of `rak_peer_connect_ex()`. Zero-initialize it (`= {0}`) and set
-/// what you need: a zero field takes the config's value.
+/// Per-call settings of `rak_peer_connect_with_options()`. Zero-initialize it
+/// (`= {0}`) and set what you need: a zero field takes the config's value.
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 #[allow(non_camel_case_types)]
@@ -36,7 +36,7 @@ pub struct rak_connect_options {
     /// Milliseconds between probes (0 = the config's).
     pub interval_ms: u32,
     /// Timeout of the resulting connection, as `rak_peer_set_conn_timeout()` sets it
-    /// (0 = `rak_config_set_timeout_ms()`'s).
+    /// (0 = `rak_config_set_conn_timeout()`'s).
     pub timeout_ms: u32,
 }
 
@@ -76,7 +76,7 @@ fn millis(v: u32) -> Option<Duration> {
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_peer_connect_ex(
+pub extern "C" fn rak_peer_connect_with_options(
     peer: *const rak_peer,
     host: *const c_char,
     port: u16,
@@ -86,7 +86,7 @@ pub extern "C" fn rak_peer_connect_ex(
     connect(peer, host, port, options, None, out_conn)
 }
 
-/// `rak_peer_connect_ex()`, and `rak_peer_connect_secure()` with `secure` set.
+/// `rak_peer_connect_with_options()`, and `rak_peer_connect_secure()` with `secure` set.
 pub(crate) fn connect(
     peer: *const rak_peer,
     host: *const c_char,
@@ -133,7 +133,7 @@ pub(crate) fn connect(
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_peer_connections(
+pub extern "C" fn rak_peer_conns(
     peer: *const rak_peer,
     out: *mut rak_conn,
     cap: usize,
@@ -222,7 +222,7 @@ pub extern "C" fn rak_peer_conn_by_address(
 /// Sets the timeout of one connection or attempt (RakNet's `SetTimeoutTime` for one
 /// system): it is dropped as lost (RAK_REASON_TIMED_OUT) after `timeout_ms` without
 /// hearing from the remote system; the keep-alive ping follows at half of it. Other
-/// connections keep `rak_config_set_timeout_ms()`'s value.
+/// connections keep `rak_config_set_conn_timeout()`'s value.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
 /// `timeout_ms` is 0; RAK_RESULT_STALE_HANDLE if `conn` or `peer` is gone;

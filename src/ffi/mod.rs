@@ -3,7 +3,7 @@
 //! One file per C object, as in rustls-ffi: [`config`] (`rak_config`), [`log`]
 //! (`rak_log_level`, the log callback), [`peer`] (`rak_peer`: create, connect, send,
 //! poll), [`manage`] (connection management, bans, discovery; `rak_connect_options`),
-//! [`stats`] (`rak_conn_stats`, `rak_peer_stats`), [`dispatch`] (`rak_callbacks`),
+//! [`stats`] (`rak_conn_stats`, `rak_stats`), [`dispatch`] (`rak_callbacks`),
 //! [`message`] (`rak_message`), [`event`] (`rak_event` and reasons), [`options`]
 //! (`rak_send_options`), [`sim`] (`rak_sim_options`, `rak_runtime_stats`), [`address`]
 //! (`rak_address`), [`handle`] (`rak_conn` and the live-object registries), [`result`]

@@ -4,8 +4,8 @@
 use super::result::rak_result;
 use crate::proto::{Priority, Reliability, SendOptions, ORDERING_CHANNELS};
 
-/// RakNet's `PacketReliability`, with its numeric values. Used as the `uint32_t`
-/// `reliability` of `rak_send_options` and `rak_event`.
+/// RakNet's `PacketReliability`, with its numeric values: the `reliability` of
+/// `rak_send_options` and `rak_event`.
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
@@ -28,7 +28,7 @@ pub enum rak_reliability {
     ReliableOrderedWithAckReceipt = 7,
 }
 
-/// RakNet's `PacketPriority`. Used as the `uint32_t` `priority` of `rak_send_options`.
+/// RakNet's `PacketPriority`: the `priority` of `rak_send_options`.
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
@@ -42,6 +42,16 @@ pub enum rak_priority {
     /// Background traffic.
     Low = 3,
 }
+
+/// `rak_reliability` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
+pub type rak_reliability_raw = u32;
+
+/// `rak_priority` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
+pub type rak_priority_raw = u32;
 
 /// Number of ordering channels: `channel` is 0 to `RAK_CHANNELS - 1`.
 pub const RAK_CHANNELS: u32 = 32;
@@ -58,9 +68,9 @@ const _: () = assert!(RAK_CHANNELS == ORDERING_CHANNELS as u32);
 #[allow(non_camel_case_types)]
 pub struct rak_send_options {
     /// One of `RAK_RELIABILITY_*`.
-    pub reliability: u32,
+    pub reliability: rak_reliability_raw,
     /// One of `RAK_PRIORITY_*`.
-    pub priority: u32,
+    pub priority: rak_priority_raw,
     /// Ordering channel, used by the ordered and sequenced kinds.
     pub channel: u32,
 }

@@ -143,7 +143,7 @@ pub extern "C" fn rak_peer_destroy(peer: *mut rak_peer) {
 
 /// Starts connecting to `host` (an IP literal or a host name) at `port`, presenting
 /// `password[0..password_len]` (copied; NULL is fine when `password_len` is 0).
-/// `rak_peer_connect_ex()` also takes the attempt count, spacing and timeout.
+/// `rak_peer_connect_with_options()` also takes the attempt count, spacing and timeout.
 ///
 /// A host name is resolved with the operating system's resolver ("localhost" works),
 /// which blocks the calling thread until it answers; the first address of a family the
@@ -188,7 +188,7 @@ pub extern "C" fn rak_peer_connect(
 }
 
 /// Queues a copy of `data[0..len]` for `conn`; the caller keeps ownership of `data`.
-/// `opts` NULL means reliable ordered, high priority, channel 0. The first byte should
+/// `options` NULL means reliable ordered, high priority, channel 0. The first byte should
 /// be the message id: 134 (ID_USER_PACKET_ENUM) or above for application messages.
 ///
 /// On success writes the receipt number to `*out_receipt` (may be NULL); it comes back
@@ -225,16 +225,16 @@ pub extern "C" fn rak_peer_send(
     conn: rak_conn,
     data: *const u8,
     len: usize,
-    opts: *const rak_send_options,
+    options: *const rak_send_options,
     out_receipt: *mut u32,
 ) -> rak_result {
     boundary(|| {
         let out = Out::optional(out_receipt);
         with_peer(peer, |p| {
-            let opts = if opts.is_null() {
+            let opts = if options.is_null() {
                 rak_send_options::default()
             } else {
-                *obj_ref(opts)?
+                *obj_ref(options)?
             };
             let opts = SendOptions::try_from(opts)?;
             if data.is_null() {
@@ -503,7 +503,7 @@ pub extern "C" fn rak_peer_wait(
 #[no_mangle]
 pub extern "C" fn rak_peer_set_simulator(
     peer: *const rak_peer,
-    direction: u32,
+    direction: super::sim::rak_sim_direction_raw,
     options: *const super::sim::rak_sim_options,
 ) -> rak_result {
     boundary(|| {

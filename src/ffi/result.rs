@@ -49,6 +49,11 @@ pub enum rak_result {
     NotFound = -15,
 }
 
+/// `rak_result` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
+pub type rak_result_raw = i32;
+
 impl rak_result {
     /// The static text for this value.
     fn text(self) -> &'static std::ffi::CStr {
@@ -141,7 +146,7 @@ impl From<PeerError> for rak_result {
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_result_str(result: i32) -> *const c_char {
+pub extern "C" fn rak_result_str(result: rak_result_raw) -> *const c_char {
     super::boundary::boundary_or(c"internal error".as_ptr(), || {
         rak_result::from_i32(result)
             .map_or(c"unknown result", rak_result::text)

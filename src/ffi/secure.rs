@@ -44,7 +44,7 @@ fn non_null<T>(ps: &[*const T]) -> Result<(), rak_result> {
 }
 
 /// Generates a new secure-mode key pair from the operating system's random source:
-/// RAK_KEY_BYTES bytes each to `out_public` and `out_private`. Keep the private key
+/// RAK_KEY_BYTES bytes each to `out_public_key` and `out_private_key`. Keep the private key
 /// secret; give clients the public key to pin (`rak_peer_connect_secure()`).
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INTERNAL if the random
@@ -52,32 +52,38 @@ fn non_null<T>(ps: &[*const T]) -> Result<(), rak_result> {
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_generate(out_public: *mut u8, out_private: *mut u8) -> rak_result {
+pub extern "C" fn rak_key_pair_generate(
+    out_public_key: *mut u8,
+    out_private_key: *mut u8,
+) -> rak_result {
     boundary(|| {
-        non_null(&[out_public as *const u8, out_private as *const u8])?;
+        non_null(&[out_public_key as *const u8, out_private_key as *const u8])?;
         let k = KeyPair::generate().map_err(|_| rak_result::Internal)?;
-        key_out(out_public, k.public());
-        key_out(out_private, k.private());
+        key_out(out_public_key, k.public());
+        key_out(out_private_key, k.private());
         Ok(())
     })
 }
 
-/// Writes the public key that belongs to `private` (RAK_KEY_BYTES bytes each).
+/// Writes the public key that belongs to `private_key` (RAK_KEY_BYTES bytes each).
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT.
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_public_key(private: *const u8, out_public: *mut u8) -> rak_result {
+pub extern "C" fn rak_key_pair_public_key(
+    private_key: *const u8,
+    out_public_key: *mut u8,
+) -> rak_result {
     boundary(|| {
-        non_null(&[out_public as *const u8])?;
-        let k = KeyPair::from_private(key_in(private)?);
-        key_out(out_public, k.public());
+        non_null(&[out_public_key as *const u8])?;
+        let k = KeyPair::from_private(key_in(private_key)?);
+        key_out(out_public_key, k.public());
         Ok(())
     })
 }
 
-/// Saves the key pair of `private` to the file `path` (UTF-8), replacing it: a text
+/// Saves the key pair of `private_key` to the file `path` (UTF-8), replacing it: a text
 /// file with `private-key: HEX` and `public-key: HEX` lines, created with permissions
 /// 0600 on Unix.
 ///
@@ -86,10 +92,10 @@ pub extern "C" fn rak_keypair_public_key(private: *const u8, out_public: *mut u8
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_save(path: *const c_char, private: *const u8) -> rak_result {
+pub extern "C" fn rak_key_pair_save(path: *const c_char, private_key: *const u8) -> rak_result {
     boundary(|| {
         let path = text(path)?;
-        let k = KeyPair::from_private(key_in(private)?);
+        let k = KeyPair::from_private(key_in(private_key)?);
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -101,9 +107,9 @@ pub extern "C" fn rak_keypair_save(path: *const c_char, private: *const u8) -> r
     })
 }
 
-/// Loads a key pair saved by `rak_keypair_save()` (a file with a `private-key: HEX`
+/// Loads a key pair saved by `rak_key_pair_save()` (a file with a `private-key: HEX`
 /// line; a `public-key` line, if present, must match): RAK_KEY_BYTES bytes each to
-/// `out_public` and `out_private`.
+/// `out_public_key` and `out_private_key`.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_INVALID_ARGUMENT if
 /// `path` is not UTF-8 or the file holds no valid key pair; RAK_RESULT_NOT_FOUND if the
@@ -111,13 +117,13 @@ pub extern "C" fn rak_keypair_save(path: *const c_char, private: *const u8) -> r
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_keypair_load(
+pub extern "C" fn rak_key_pair_load(
     path: *const c_char,
-    out_public: *mut u8,
-    out_private: *mut u8,
+    out_public_key: *mut u8,
+    out_private_key: *mut u8,
 ) -> rak_result {
     boundary(|| {
-        non_null(&[out_public as *const u8, out_private as *const u8])?;
+        non_null(&[out_public_key as *const u8, out_private_key as *const u8])?;
         let path = text(path)?;
         let body = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => rak_result::NotFound,
@@ -125,8 +131,8 @@ pub extern "C" fn rak_keypair_load(
         })?;
         let body = std::str::from_utf8(&body).map_err(|_| rak_result::InvalidArgument)?;
         let k = KeyPair::from_text(body).map_err(|_| rak_result::InvalidArgument)?;
-        key_out(out_public, k.public());
-        key_out(out_private, k.private());
+        key_out(out_public_key, k.public());
+        key_out(out_private_key, k.private());
         Ok(())
     })
 }
@@ -182,14 +188,14 @@ pub extern "C" fn rak_key_from_hex(hex: *const c_char, out_key: *mut u8) -> rak_
 #[no_mangle]
 pub extern "C" fn rak_config_set_key_pair(
     config: *mut rak_config,
-    private: *const u8,
+    private_key: *const u8,
 ) -> rak_result {
     boundary(|| {
         let c = config_mut(config)?;
-        if private.is_null() {
+        if private_key.is_null() {
             c.proto.secure = Default::default();
         } else {
-            c.proto.secure.key_pair = Some(KeyPair::from_private(key_in(private)?));
+            c.proto.secure.key_pair = Some(KeyPair::from_private(key_in(private_key)?));
         }
         Ok(())
     })
@@ -214,7 +220,7 @@ fn set_requirement(
 /// Refuses plain (non-secure) incoming connections when `required`: RakNet 4 and
 /// Bedrock clients get the security flag in OPEN_CONNECTION_REPLY_2 and give up
 /// (libraknet clients report RAK_REASON_SECURITY_MISMATCH); counted in
-/// `rak_peer_stats.refused_security_required`. No state is kept for them. Default off.
+/// `rak_stats.refused_security_required`. No state is kept for them. Default off.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
 /// RAK_RESULT_INVALID_ARGUMENT if `required` and no key pair was set with
@@ -232,7 +238,7 @@ pub extern "C" fn rak_config_set_require_secure(
 /// Requires secure clients to prove a key pair of their own (set with
 /// `rak_config_set_key_pair()` on their side) when `required`; clients without one fail
 /// with RAK_REASON_CLIENT_KEY_REQUIRED, counted in
-/// `rak_peer_stats.refused_client_key_required`. Read an accepted client's key with
+/// `rak_stats.refused_client_key_required`. Read an accepted client's key with
 /// `rak_peer_conn_remote_key()` to decide whom to trust. Default off.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; RAK_RESULT_STALE_HANDLE;
@@ -247,10 +253,10 @@ pub extern "C" fn rak_config_set_require_client_key(
     set_requirement(config, required, |s| &mut s.require_client_key)
 }
 
-/// As `rak_peer_connect_ex()`, but the connection is secure: every datagram after the
-/// handshake is encrypted and authenticated (Noise NX/IX, X25519, ChaCha20-Poly1305,
-/// BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key` (RAK_KEY_BYTES,
-/// copied) pins the server's public key: a server that cannot prove it fails the
+/// As `rak_peer_connect_with_options()`, but the connection is secure: every datagram
+/// after the handshake is encrypted and authenticated (Noise NX/IX, X25519,
+/// ChaCha20-Poly1305, BLAKE2s; 24 bytes per datagram), replays are dropped. `server_key`
+/// (RAK_KEY_BYTES, copied) pins the server's public key: a server that cannot prove it fails the
 /// attempt with RAK_REASON_PUBLIC_KEY_MISMATCH. NULL `server_key` accepts whatever key
 /// the server proves (read it with `rak_peer_conn_remote_key()`; encrypted but open to
 /// a man in the middle on first contact).
@@ -260,7 +266,8 @@ pub extern "C" fn rak_config_set_require_client_key(
 /// peer has none, with RAK_REASON_CLIENT_KEY_REQUIRED. Only libraknet servers run
 /// secure mode.
 ///
-/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as `rak_peer_connect_ex()`.
+/// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT; otherwise as
+/// `rak_peer_connect_with_options()`.
 ///
 /// Thread safety: any thread.
 #[no_mangle]

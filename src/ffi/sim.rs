@@ -12,7 +12,7 @@ pub const RAK_MAX_SIM_DELAY_MS: u32 = 10_000;
 
 const _: () = assert!(RAK_MAX_SIM_DELAY_MS as u64 == MAX_SIM_DELAY.as_millis() as u64);
 
-/// Which datagrams a simulator setting applies to. Used as the `uint32_t direction` of
+/// Which datagrams a simulator setting applies to: the `direction` of
 /// `rak_config_set_simulator()` and `rak_peer_set_simulator()`.
 #[repr(u32)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -25,6 +25,11 @@ pub enum rak_sim_direction {
     /// Both: each direction gets the same settings (and its own random choices).
     Both = 3,
 }
+
+/// `rak_sim_direction` as it crosses the ABI. The header declares it with the enum's
+/// typedef (cbindgen.toml renames this alias); Rust receives the plain integer and
+/// validates it, as a Rust enum holding a value C made up would be undefined behaviour.
+pub type rak_sim_direction_raw = u32;
 
 /// The built-in network simulator's model of one direction of the link: every datagram
 /// is dropped with probability `loss_pct`, else delayed by `latency_ms` plus a uniform
@@ -85,7 +90,7 @@ impl TryFrom<rak_sim_options> for SimConfig {
 /// The settings for `direction` (a `rak_sim_direction` value) as (outgoing, incoming):
 /// `None` leaves that direction as it is. NULL `options` means off.
 pub(crate) fn sim_settings(
-    direction: u32,
+    direction: rak_sim_direction_raw,
     options: Option<&rak_sim_options>,
 ) -> Result<(Option<SimConfig>, Option<SimConfig>), rak_result> {
     let config = match options {

@@ -1,4 +1,4 @@
-//! `rak_conn_stats` and `rak_peer_stats`: a connection's statistics (RakNet's
+//! `rak_conn_stats` and `rak_stats`: a connection's statistics (RakNet's
 //! `RakNetStatistics`) and the protocol core's peer-wide counters, as append-only C
 //! structs filled up to the caller's `sizeof`. Conversion only: the network thread
 //! computes the figures when asked (`runtime::Peer::conn_stats`).
@@ -205,14 +205,14 @@ pub extern "C" fn rak_peer_conn_stats(
     })
 }
 
-/// Counters of a peer's protocol core since it started, from `rak_peer_get_stats()`.
+/// Counters of a peer's protocol core since it started, from `rak_peer_stats()`.
 /// Fields are only ever appended. The `dropped_*` counters say why datagrams (or
 /// answers) were dropped, each datagram under the first reason that stopped it; the
 /// `refused_*` counters count remote systems' connection attempts refused, by reason.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
-pub struct rak_peer_stats {
+pub struct rak_stats {
     /// UDP datagrams received.
     pub datagrams_received: u64,
     /// UDP payload bytes received.
@@ -291,10 +291,10 @@ pub struct rak_peer_stats {
     pub receive_held_bytes: u64,
 }
 
-impl rak_peer_stats {
-    fn new(s: &EndpointStats, connections: usize) -> rak_peer_stats {
+impl rak_stats {
+    fn new(s: &EndpointStats, connections: usize) -> rak_stats {
         let (d, r) = (&s.dropped, &s.refused);
-        rak_peer_stats {
+        rak_stats {
             datagrams_received: s.datagrams_received,
             bytes_received: s.bytes_received,
             datagrams_sent: s.datagrams_sent,
@@ -335,7 +335,7 @@ impl rak_peer_stats {
 
 /// Copies the peer's protocol counters (traffic, drops and refusals by reason, current
 /// connections) into `*out_stats`, fetched from the network thread like
-/// `rak_peer_conn_stats()`. Pass `sizeof(rak_peer_stats)` as `stats_size`.
+/// `rak_peer_conn_stats()`. Pass `sizeof(rak_stats)` as `stats_size`.
 ///
 /// Returns RAK_RESULT_OK; RAK_RESULT_NULL_ARGUMENT if `peer` or `out_stats` is NULL;
 /// RAK_RESULT_INVALID_ARGUMENT if `stats_size` is 0; RAK_RESULT_QUEUE_FULL;
@@ -344,9 +344,9 @@ impl rak_peer_stats {
 ///
 /// Thread safety: any thread.
 #[no_mangle]
-pub extern "C" fn rak_peer_get_stats(
+pub extern "C" fn rak_peer_stats(
     peer: *const rak_peer,
-    out_stats: *mut rak_peer_stats,
+    out_stats: *mut rak_stats,
     stats_size: usize,
 ) -> rak_result {
     boundary(|| {
@@ -358,7 +358,7 @@ pub extern "C" fn rak_peer_get_stats(
         }
         with_peer(peer, |p| {
             let (stats, conns) = p.endpoint_stats()?;
-            write_sized(out_stats, stats_size, &rak_peer_stats::new(&stats, conns))
+            write_sized(out_stats, stats_size, &rak_stats::new(&stats, conns))
         })
     })
 }

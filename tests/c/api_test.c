@@ -54,7 +54,7 @@ static void null_arguments(void)
     size_t n = 0;
     uint64_t guid = 0;
     uint16_t port = 0;
-    char buf[RAK_ADDRESS_STRLEN];
+    char buf[RAK_ADDRESS_STR_BYTES];
     const uint16_t mtu = 576;
     rak_conn_info info;
     const uint8_t byte = 134;
@@ -74,7 +74,7 @@ static void null_arguments(void)
     EXPECT(rak_config_set_max_incoming(NULL, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_password(NULL, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_offline_data(NULL, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_config_set_timeout_ms(NULL, 1000), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_conn_timeout(NULL, 1000), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_connect_attempts(NULL, 1, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_mtu_probes(NULL, &mtu, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_queue_capacity(NULL, 1, 1), RAK_RESULT_NULL_ARGUMENT);
@@ -232,7 +232,7 @@ static void loopback(void)
     rak_conn_info info;
     REQUIRE_OK(rak_peer_conn_info(client, conn, &info));
     CHECK(info.state == RAK_CONN_STATE_CONNECTED && info.address.port == port);
-    char text[RAK_ADDRESS_STRLEN];
+    char text[RAK_ADDRESS_STR_BYTES];
     size_t len = 0;
     REQUIRE_OK(rak_address_str(&info.address, text, sizeof text, &len));
     CHECK(len == strlen(text) && strncmp(text, "127.0.0.1:", 10) == 0);
@@ -294,7 +294,7 @@ static void loopback(void)
     rak_peer_destroy(server);
 }
 
-static void log_to_counter(void *userdata, uint32_t level, const char *message)
+static void log_to_counter(void *userdata, rak_log_level level, const char *message)
 {
     (void)level;
     (void)message;
@@ -310,7 +310,7 @@ static void null_and_stale_new_functions(void)
     rak_conn list[4];
     size_t n = 0;
     rak_conn_stats cs;
-    rak_peer_stats ps;
+    rak_stats ps;
     rak_callbacks cbs;
     rak_connect_options opts;
     rak_address addr;
@@ -325,15 +325,15 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_config_set_cookies(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_ping_amplification(NULL, 1), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_ip_frequency_limit(NULL, true, true), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_config_set_occasional_ping_ms(NULL, 100), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_config_set_occasional_ping(NULL, 100), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_abuse_limits(NULL, 64, 10000, 30000), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_abuse_widening(NULL, 4), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_ipv6_only(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_reuse_address(NULL, true), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_config_set_log_callback(NULL, NULL, NULL, RAK_LOG_LEVEL_INFO),
            RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_connect_ex(NULL, "127.0.0.1", 1, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_connections(NULL, list, 4, &n), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_with_options(NULL, "127.0.0.1", 1, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conns(NULL, list, 4, &n), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_conn_by_guid(NULL, 1, &out), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_conn_by_address(NULL, &addr, &out), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_set_conn_timeout(NULL, conn, 100), RAK_RESULT_NULL_ARGUMENT);
@@ -343,7 +343,7 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_peer_clear_bans(NULL), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_advertise(NULL, "127.0.0.1", 1, NULL, 0), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_conn_stats(NULL, conn, &cs, sizeof cs), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_get_stats(NULL, &ps, sizeof ps), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_stats(NULL, &ps, sizeof ps), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_set_callbacks(NULL, &cbs, NULL), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_dispatch(NULL, 8, &n), RAK_RESULT_NULL_ARGUMENT);
 
@@ -355,7 +355,7 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_config_set_ping_amplification(cfg, 17), RAK_RESULT_INVALID_ARGUMENT);
     REQUIRE_OK(rak_config_set_ping_amplification(cfg, 16));
     REQUIRE_OK(rak_config_set_ip_frequency_limit(cfg, true, true));
-    REQUIRE_OK(rak_config_set_occasional_ping_ms(cfg, 0));
+    REQUIRE_OK(rak_config_set_occasional_ping(cfg, 0));
     EXPECT(rak_config_set_abuse_limits(cfg, 64, 0, 30000), RAK_RESULT_INVALID_ARGUMENT);
     REQUIRE_OK(rak_config_set_abuse_limits(cfg, 0, 0, 0));
     REQUIRE_OK(rak_config_set_abuse_limits(cfg, 64, 10000, 30000));
@@ -367,15 +367,15 @@ static void null_and_stale_new_functions(void)
     rak_config_destroy(cfg);
     EXPECT(rak_config_set_cookies(cfg, true), RAK_RESULT_STALE_HANDLE);
 
-    EXPECT(rak_peer_connect_ex(peer, NULL, 1, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 1, NULL, NULL), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 0, &opts, &out), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_peer_connect_with_options(peer, NULL, 1, NULL, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_with_options(peer, "127.0.0.1", 1, NULL, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_with_options(peer, "127.0.0.1", 0, &opts, &out), RAK_RESULT_INVALID_ARGUMENT);
     opts.password_len = 3; /* with a NULL password */
-    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 1, &opts, &out), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_connect_with_options(peer, "127.0.0.1", 1, &opts, &out), RAK_RESULT_NULL_ARGUMENT);
     CHECK(out.id == 0);
-    EXPECT(rak_peer_connections(peer, NULL, 4, &n), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_connections(peer, list, 4, NULL), RAK_RESULT_NULL_ARGUMENT);
-    REQUIRE_OK(rak_peer_connections(peer, NULL, 0, &n));
+    EXPECT(rak_peer_conns(peer, NULL, 4, &n), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_conns(peer, list, 4, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_peer_conns(peer, NULL, 0, &n));
     CHECK(n == 0);
     EXPECT(rak_peer_conn_by_guid(peer, 1, NULL), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_conn_by_guid(peer, 1, &out), RAK_RESULT_NOT_FOUND);
@@ -397,9 +397,9 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_peer_conn_stats(peer, forged, NULL, sizeof cs), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_conn_stats(peer, forged, &cs, 0), RAK_RESULT_INVALID_ARGUMENT);
     EXPECT(rak_peer_conn_stats(peer, forged, &cs, sizeof cs), RAK_RESULT_STALE_HANDLE);
-    EXPECT(rak_peer_get_stats(peer, NULL, sizeof ps), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_peer_get_stats(peer, &ps, 0), RAK_RESULT_INVALID_ARGUMENT);
-    REQUIRE_OK(rak_peer_get_stats(peer, &ps, sizeof ps));
+    EXPECT(rak_peer_stats(peer, NULL, sizeof ps), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_peer_stats(peer, &ps, 0), RAK_RESULT_INVALID_ARGUMENT);
+    REQUIRE_OK(rak_peer_stats(peer, &ps, sizeof ps));
     CHECK(ps.connections == 0);
     EXPECT(rak_peer_dispatch(peer, 8, NULL), RAK_RESULT_NULL_ARGUMENT);
     EXPECT(rak_peer_dispatch(peer, 0, &n), RAK_RESULT_INVALID_ARGUMENT);
@@ -409,8 +409,8 @@ static void null_and_stale_new_functions(void)
     REQUIRE_OK(rak_peer_set_callbacks(peer, NULL, NULL));
 
     rak_peer_destroy(peer);
-    EXPECT(rak_peer_connect_ex(peer, "127.0.0.1", 1, NULL, &out), RAK_RESULT_STALE_HANDLE);
-    EXPECT(rak_peer_connections(peer, list, 4, &n), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_connect_with_options(peer, "127.0.0.1", 1, NULL, &out), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_conns(peer, list, 4, &n), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_conn_by_guid(peer, 1, &out), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_conn_by_address(peer, &addr, &out), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_set_conn_timeout(peer, conn, 100), RAK_RESULT_STALE_HANDLE);
@@ -420,7 +420,7 @@ static void null_and_stale_new_functions(void)
     EXPECT(rak_peer_clear_bans(peer), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_advertise(peer, "127.0.0.1", 1, NULL, 0), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_conn_stats(peer, conn, &cs, sizeof cs), RAK_RESULT_STALE_HANDLE);
-    EXPECT(rak_peer_get_stats(peer, &ps, sizeof ps), RAK_RESULT_STALE_HANDLE);
+    EXPECT(rak_peer_stats(peer, &ps, sizeof ps), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_set_callbacks(peer, &cbs, NULL), RAK_RESULT_STALE_HANDLE);
     EXPECT(rak_peer_dispatch(peer, 8, &n), RAK_RESULT_STALE_HANDLE);
     CHECK(strcmp(rak_result_str(RAK_RESULT_NOT_FOUND), "not found") == 0);
@@ -478,7 +478,7 @@ static void callbacks_and_stats(void)
     REQUIRE_OK(rak_config_set_max_incoming(cfg, 2));
     REQUIRE_OK(rak_peer_create(cfg, &server));
     REQUIRE_OK(rak_config_set_max_incoming(cfg, 0));
-    REQUIRE_OK(rak_config_set_occasional_ping_ms(cfg, 20));
+    REQUIRE_OK(rak_config_set_occasional_ping(cfg, 20));
     REQUIRE_OK(rak_config_set_log_callback(cfg, log_to_counter, &log_lines, RAK_LOG_LEVEL_DEBUG));
     REQUIRE_OK(rak_peer_create(cfg, &client));
     rak_config_destroy(cfg);
@@ -497,7 +497,7 @@ static void callbacks_and_stats(void)
     memset(&opts, 0, sizeof opts);
     opts.attempts = 5;
     opts.interval_ms = 100;
-    REQUIRE_OK(rak_peer_connect_ex(client, "localhost", port, &opts, &conn));
+    REQUIRE_OK(rak_peer_connect_with_options(client, "localhost", port, &opts, &conn));
     wait_for(client, RAK_EVENT_KIND_CONNECTED);
     const uint8_t msg[3] = {134, 7, 7};
     for (int i = 0; i < 3; i++) {
@@ -520,7 +520,7 @@ static void callbacks_and_stats(void)
     REQUIRE_OK(rak_peer_conn_by_guid(server, client_guid, &found));
     rak_conn list[2];
     size_t n = 0;
-    REQUIRE_OK(rak_peer_connections(server, list, 2, &n));
+    REQUIRE_OK(rak_peer_conns(server, list, 2, &n));
     CHECK(n == 1 && list[0].id == found.id);
     rak_conn_stats cs;
     REQUIRE_OK(rak_peer_conn_stats(server, found, &cs, sizeof cs));
@@ -537,8 +537,8 @@ static void callbacks_and_stats(void)
         }
     }
     CHECK(cs.pongs_received >= 2 && cs.last_ping_ms >= 0 && cs.has_clock_differential);
-    rak_peer_stats ps;
-    REQUIRE_OK(rak_peer_get_stats(server, &ps, sizeof ps));
+    rak_stats ps;
+    REQUIRE_OK(rak_peer_stats(server, &ps, sizeof ps));
     CHECK(ps.connections == 1 && ps.datagrams_received > 0);
 
     REQUIRE_OK(rak_peer_close(client, conn, true));
@@ -564,19 +564,19 @@ static void secure_arguments(void)
     rak_peer *peer = NULL;
     rak_conn out = {0}, forged = {0xfeedull};
 
-    EXPECT(rak_keypair_generate(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_generate(pub, NULL), RAK_RESULT_NULL_ARGUMENT);
-    REQUIRE_OK(rak_keypair_generate(pub, priv));
-    REQUIRE_OK(rak_keypair_generate(pub2, priv2));
+    EXPECT(rak_key_pair_generate(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_generate(pub, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_key_pair_generate(pub, priv));
+    REQUIRE_OK(rak_key_pair_generate(pub2, priv2));
     CHECK(memcmp(pub, pub2, RAK_KEY_BYTES) != 0 && memcmp(priv, priv2, RAK_KEY_BYTES) != 0);
     CHECK(memcmp(pub, priv, RAK_KEY_BYTES) != 0);
 
     /* The public key derived from the private one is the generated one. */
-    EXPECT(rak_keypair_public_key(NULL, key), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_public_key(priv, NULL), RAK_RESULT_NULL_ARGUMENT);
-    REQUIRE_OK(rak_keypair_public_key(priv, key));
+    EXPECT(rak_key_pair_public_key(NULL, key), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_public_key(priv, NULL), RAK_RESULT_NULL_ARGUMENT);
+    REQUIRE_OK(rak_key_pair_public_key(priv, key));
     CHECK(memcmp(key, pub, RAK_KEY_BYTES) == 0);
-    REQUIRE_OK(rak_keypair_public_key(priv2, key));
+    REQUIRE_OK(rak_key_pair_public_key(priv2, key));
     CHECK(memcmp(key, pub2, RAK_KEY_BYTES) == 0);
 
     /* Hex: 64 lower-case digits out; exactly 64 digits of either case in. */
@@ -624,17 +624,17 @@ static void secure_arguments(void)
     snprintf(missing, sizeof missing, "%s/missing.key", dir);
     snprintf(garbage, sizeof garbage, "%s/garbage.key", dir);
     snprintf(nodir, sizeof nodir, "%s/no/such/dir/x.key", dir);
-    EXPECT(rak_keypair_save(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_save(path, NULL), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_save(nodir, priv), RAK_RESULT_IO);
-    REQUIRE_OK(rak_keypair_save(path, priv));
-    EXPECT(rak_keypair_load(NULL, pub2, priv2), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_load(path, NULL, priv2), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_load(path, pub2, NULL), RAK_RESULT_NULL_ARGUMENT);
-    EXPECT(rak_keypair_load(missing, pub2, priv2), RAK_RESULT_NOT_FOUND);
+    EXPECT(rak_key_pair_save(NULL, priv), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_save(path, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_save(nodir, priv), RAK_RESULT_IO);
+    REQUIRE_OK(rak_key_pair_save(path, priv));
+    EXPECT(rak_key_pair_load(NULL, pub2, priv2), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_load(path, NULL, priv2), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_load(path, pub2, NULL), RAK_RESULT_NULL_ARGUMENT);
+    EXPECT(rak_key_pair_load(missing, pub2, priv2), RAK_RESULT_NOT_FOUND);
     memset(pub2, 0, sizeof pub2);
     memset(priv2, 0, sizeof priv2);
-    REQUIRE_OK(rak_keypair_load(path, pub2, priv2));
+    REQUIRE_OK(rak_key_pair_load(path, pub2, priv2));
     CHECK(memcmp(pub2, pub, RAK_KEY_BYTES) == 0 && memcmp(priv2, priv, RAK_KEY_BYTES) == 0);
     FILE *f = fopen(path, "r");
     char line[128];
@@ -653,7 +653,7 @@ static void secure_arguments(void)
         fputs("private-key: not hex at all\n", f);
         fclose(f);
     }
-    EXPECT(rak_keypair_load(garbage, pub2, priv2), RAK_RESULT_INVALID_ARGUMENT);
+    EXPECT(rak_key_pair_load(garbage, pub2, priv2), RAK_RESULT_INVALID_ARGUMENT);
     CHECK(remove(garbage) == 0 && remove(path) == 0 && remove(dir) == 0);
 
     /* Config: the requirements need a key pair; NULL removes it and them. */
@@ -720,8 +720,8 @@ static void secure_loopback(void)
 {
     uint8_t spub[RAK_KEY_BYTES], spriv[RAK_KEY_BYTES], cpub[RAK_KEY_BYTES], cpriv[RAK_KEY_BYTES];
     uint8_t key[RAK_KEY_BYTES], wrong[RAK_KEY_BYTES];
-    REQUIRE_OK(rak_keypair_generate(spub, spriv));
-    REQUIRE_OK(rak_keypair_generate(cpub, cpriv));
+    REQUIRE_OK(rak_key_pair_generate(spub, spriv));
+    REQUIRE_OK(rak_key_pair_generate(cpub, cpriv));
     memcpy(wrong, spub, sizeof wrong);
     wrong[0] ^= 1;
 
@@ -792,8 +792,8 @@ static void secure_loopback(void)
     failed = wait_for(other, RAK_EVENT_KIND_CONNECT_FAILED);
     CHECK(failed.conn.id == oconn.id && failed.reason == RAK_REASON_SECURITY_MISMATCH);
     EXPECT(rak_peer_conn_remote_key(other, oconn, key), RAK_RESULT_STALE_HANDLE);
-    rak_peer_stats ps;
-    REQUIRE_OK(rak_peer_get_stats(server, &ps, sizeof ps));
+    rak_stats ps;
+    REQUIRE_OK(rak_peer_stats(server, &ps, sizeof ps));
     CHECK(ps.refused_security_required >= 1 && ps.dropped_forged == 0);
 
     /* A secure client at a plain server never falls back to plain. */
