@@ -29,7 +29,8 @@ fail() {
 start_server() {
     local log=$1
     shift
-    "$server_bin" --host 127.0.0.1 --port 0 "$@" >"$work/$log" 2>&1 &
+    : >"$work/$log" # exists before the loop below reads it (the child opens it later)
+    "$server_bin" --host 127.0.0.1 --port 0 "$@" >>"$work/$log" 2>&1 &
     pids+=("$!")
     port=
     for _ in $(seq 1 100); do
