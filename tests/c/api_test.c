@@ -8,6 +8,8 @@
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
+#include "portable.h" /* ex_mkdtemp */
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -617,8 +619,8 @@ static void secure_arguments(void)
     }
 
     /* Key files: a round trip in a scratch directory; missing, garbage, unwritable. */
-    char dir[] = "/tmp/rak_api_test_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[] = "rak_api_test_XXXXXX"; /* in the working directory: any OS has one */
+    CHECK(ex_mkdtemp(dir) != NULL);
     char path[64], missing[64], garbage[64], nodir[80];
     snprintf(path, sizeof path, "%s/server.key", dir);
     snprintf(missing, sizeof missing, "%s/missing.key", dir);
