@@ -44,7 +44,7 @@ use super::log::{log, log_event, Logger, TrafficSummary};
 use super::netsim::{Link, SimConfig};
 use super::queues::{Answer, Command, EventOutbox, Query};
 use super::shared::{Shared, Stop};
-use super::socket::{Recv, RecvBatch, SendBatch, Sent, Socket, RECV_SLOT};
+use super::sys::{Recv, RecvBatch, SendBatch, Sent, Socket, RECV_SLOT};
 use super::types::PeerEvent;
 use super::wake::Interest;
 use crate::proto::{ConnectError, ConnectFailure, Endpoint, Event, SendError, Time};

@@ -81,7 +81,7 @@ impl Peer {
                 break Some(None);
             }
             // Level-triggered: a datagram that came before the poll began counts too.
-            if poller.wait(self.socket.raw_fd(), deadline - now) {
+            if poller.wait(self.socket.raw(), deadline - now) {
                 poller.pause();
                 let served = self.serve(|d| d.serve_socket());
                 poller.resume();
