@@ -8,6 +8,7 @@
  *   ex_cpu_us()          user + system CPU time of the whole process, microseconds
  *   ex_rss_kb()          resident set size (Windows: working set), KiB; 0 if unknown
  *   ex_mkdtemp(tmpl)     mkdtemp(): creates a fresh directory from "...XXXXXX"
+ *   ex_rmdir(path)       removes an empty directory (remove() does not on Windows); 0 if done
  *   ex_stdio_for_pipes() stdout line-buffered (Windows: unbuffered; see below)
  *
  * Signals: SIGINT and SIGTERM are C90 and signal() exists everywhere; on Windows only
@@ -91,6 +92,11 @@ static inline char *ex_mkdtemp(char *tmpl)
     return tmpl;
 }
 
+static inline int ex_rmdir(const char *path)
+{
+    return _rmdir(path);
+}
+
 /* The C runtime has no line buffering (_IOLBF means full buffering there), so stdout is
  * unbuffered, and binary: in text mode every "\n" would reach a pipe as "\r\n", which
  * the scripts that read these programs' output would see as part of the line. */
@@ -153,6 +159,11 @@ static inline uint64_t ex_rss_kb(void)
 static inline char *ex_mkdtemp(char *tmpl)
 {
     return mkdtemp(tmpl);
+}
+
+static inline int ex_rmdir(const char *path)
+{
+    return rmdir(path);
 }
 
 /* Prints every line at once, so a script reading a pipe sees events as they happen. */

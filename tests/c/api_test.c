@@ -8,7 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
-#include "portable.h" /* ex_mkdtemp */
+#include "portable.h" /* ex_mkdtemp, ex_rmdir */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -656,7 +656,7 @@ static void secure_arguments(void)
         fclose(f);
     }
     EXPECT(rak_keypair_load(garbage, pub2, priv2), RAK_RESULT_INVALID_ARGUMENT);
-    CHECK(remove(garbage) == 0 && remove(path) == 0 && remove(dir) == 0);
+    CHECK(remove(garbage) == 0 && remove(path) == 0 && ex_rmdir(dir) == 0);
 
     /* Config: the requirements need a key pair; NULL removes it and them. */
     EXPECT(rak_config_set_key_pair(NULL, priv), RAK_RESULT_NULL_ARGUMENT);

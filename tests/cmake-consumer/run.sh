@@ -79,7 +79,10 @@ fi
 
 echo "== find_package(raknet CONFIG) from $prefix"
 toolchain_args=()
-if [ -n "$toolchain" ]; then toolchain_args=(-DCMAKE_TOOLCHAIN_FILE="$toolchain"); fi
+if [ -n "$toolchain" ]; then
+    # A cross toolchain searches its root paths only: the prefix becomes one.
+    toolchain_args=(-DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_FIND_ROOT_PATH="$prefix")
+fi
 "$cmake" -S "$here" -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER="$cc" "${toolchain_args[@]}"
 "$cmake" --build "$work/build"
