@@ -125,6 +125,12 @@ pub(crate) struct Waker {
     activity: [std::sync::atomic::AtomicU64; 2],
     #[cfg(test)]
     notifications: std::sync::atomic::AtomicUsize,
+    /// A `wake_at` found no timer and woke the thread at once instead: the timer the
+    /// driver recorded for it (`Driver::timer_armed`) does not exist.
+    timer_missing: AtomicBool,
+    /// Tests: `wake_at` behaves as where the system layer has no timer.
+    #[cfg(test)]
+    timers_refused: AtomicBool,
 }
 
 impl Waker {
@@ -136,6 +142,9 @@ impl Waker {
             activity: Default::default(),
             #[cfg(test)]
             notifications: std::sync::atomic::AtomicUsize::new(0),
+            timer_missing: AtomicBool::new(false),
+            #[cfg(test)]
+            timers_refused: AtomicBool::new(false),
         })
     }
 
@@ -161,14 +170,28 @@ impl Waker {
     /// Application thread: makes sure the network thread is awake by `at` (it may be
     /// asleep with a later deadline). Where the system layer has a timer in the poll set
     /// (Linux) this happens without waking it now; elsewhere, or if the timer is refused,
-    /// it is woken at once (the caller has made `has_work` true for that case). Returns
+    /// it is woken at once (the caller has made `has_work` true for that case), and its
+    /// next whole pass learns from `take_timer_missing` that no timer is armed. Returns
     /// whether it was woken now.
     pub(crate) fn wake_at(&self, at: Time) -> bool {
-        if self.sleeper.arm_timer(at.saturating_since(clock::now())) {
+        #[cfg(test)]
+        let refused = self.timers_refused.load(Ordering::Relaxed);
+        #[cfg(not(test))]
+        let refused = false;
+        if !refused && self.sleeper.arm_timer(at.saturating_since(clock::now())) {
             return false;
         }
+        // Before the wakeup, so that the pass it brings sees it.
+        self.timer_missing.store(true, Ordering::Release);
         self.wake();
         true
+    }
+
+    /// Network thread, in a whole pass: whether a `wake_at` since the last call woke
+    /// the thread instead of arming a timer (so no timer is armed for it).
+    pub(crate) fn take_timer_missing(&self) -> bool {
+        self.timer_missing.load(Ordering::Relaxed)
+            && self.timer_missing.swap(false, Ordering::Acquire)
     }
 
     /// Whether the network thread has announced a sleep (a hint: it may be waking).
@@ -267,6 +290,12 @@ impl Waker {
         prev != 0
             && last.saturating_sub(prev) <= within
             && now.as_micros().saturating_sub(last) <= within
+    }
+
+    /// Tests: from now on `wake_at` finds no timer, as on every platform but Linux.
+    #[cfg(test)]
+    pub(crate) fn refuse_timers(&self) {
+        self.timers_refused.store(true, Ordering::Relaxed);
     }
 
     #[cfg(all(test, not(loom)))]

@@ -297,6 +297,42 @@ mod tests {
         assert_eq!(a.send(b"z", b.local_addr()), Sent::Ok);
     }
 
+    /// An ICMP port-unreachable drawn by an earlier datagram says nothing about the
+    /// next one and must not cost a read: Linux does not report it on an unconnected
+    /// socket, and on Windows `SIO_UDP_CONNRESET` is turned off (`windows.rs`), without
+    /// which the next receive fails with `WSAECONNRESET` (`Recv::Skipped`).
+    #[test]
+    fn an_icmp_error_does_not_surface_on_the_next_receive() {
+        let a = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
+        let closed = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
+        let dead = closed.local_addr();
+        drop(closed);
+        let b = Socket::bind("127.0.0.1:0".parse().unwrap(), BindOptions::default()).unwrap();
+        let mut batch = RecvBatch::new(64);
+        for _ in 0..4 {
+            assert_eq!(a.send(b"x", dead), Sent::Ok);
+            // The reply to the dead port's ICMP error is in by the time b's datagram is.
+            assert_eq!(b.send(b"y", a.local_addr()), Sent::Ok);
+            let mut got = Vec::new();
+            for _ in 0..100_000 {
+                match a.recv_batch(&mut batch) {
+                    Recv::Empty => {}
+                    other => got.push(other),
+                }
+                if got.len() == 1 {
+                    break;
+                }
+            }
+            assert_eq!(
+                got,
+                [Recv::Datagram {
+                    len: 1,
+                    from: b.local_addr()
+                }]
+            );
+        }
+    }
+
     #[test]
     fn broadcasts_are_allowed() {
         // Without SO_BROADCAST, Linux refuses this send with EACCES.

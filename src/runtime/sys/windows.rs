@@ -9,6 +9,7 @@
 //!
 //! Winsock itself is started by `socket2` (see `sys/mod.rs`), and dual-stack sockets
 //! come from `IPV6_V6ONLY` set explicitly in `socket.rs` (Windows' default is on).
+#![allow(clippy::disallowed_types)]
 
 use std::io;
 use std::net::UdpSocket;
@@ -20,7 +21,6 @@ use windows_sys::Win32::Networking::WinSock::{
 };
 
 /// After `bind`: turns `SIO_UDP_CONNRESET` off.
-#[allow(clippy::disallowed_types)]
 pub(super) fn tune(sock: &UdpSocket) -> io::Result<()> {
     let off: u32 = 0; // a Windows BOOL: FALSE
     let mut returned: u32 = 0;
