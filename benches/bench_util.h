@@ -2,7 +2,8 @@
  * Helpers shared by the benchmark programs (rak_bench, and the raw-UDP and ENet
  * baselines in benches/): the wire layout of the benchmark messages, a nanosecond
  * clock, percentiles, the process's RSS and CPU time, and the one BENCH output line.
- * Plain C99 plus POSIX; no library dependency, so every baseline measures the same way.
+ * Plain C99 plus examples-c/portable.h (clock, sleep, CPU time and RSS on POSIX and
+ * Windows); no library dependency, so every baseline measures the same way.
  *
  * Benchmark messages (all integers little-endian), byte 0 is always 134
  * (ID_USER_PACKET_ENUM, so RakNet treats them as user data), byte 1 the kind:
@@ -35,8 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+
+#include "../examples-c/portable.h"
 
 #define BENCH_ID 134
 #define BENCH_DATA_HEADER 14 /* id, kind, u32 seq, u64 sent_ns */
@@ -45,15 +47,12 @@
 
 static inline uint64_t bench_now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return ex_now_ns();
 }
 
 static inline void bench_sleep_ns(uint64_t ns)
 {
-    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    nanosleep(&ts, NULL);
+    ex_sleep_ns(ns);
 }
 
 static inline void bench_put32(uint8_t *p, uint32_t v)
@@ -180,34 +179,16 @@ static inline uint64_t bench_mean(const struct bench_samples *s)
 
 /* --- the process --------------------------------------------------------------- */
 
-/* Resident set size in KiB (VmRSS of /proc/self/status), 0 if unknown. */
+/* Resident set size in KiB (Linux: VmRSS; Windows: the working set), 0 if unknown. */
 static inline uint64_t bench_rss_kb(void)
 {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) {
-        return 0;
-    }
-    char line[256];
-    uint64_t kb = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = strtoull(line + 6, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
+    return ex_rss_kb();
 }
 
 /* User plus system CPU time of the whole process (every thread), in microseconds. */
 static inline uint64_t bench_cpu_us(void)
 {
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0) {
-        return 0;
-    }
-    return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
-           (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+    return ex_cpu_us();
 }
 
 /* --- receiver-side accounting -------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the example programs: option parsing, RakNet reliability names,
- * a monotonic clock and the ABI check. Plain C99 plus POSIX clock_gettime.
+ * a monotonic clock and the ABI check. Plain C99; the OS services come from portable.h.
  */
 #ifndef RAK_EXAMPLES_COMMON_H
 #define RAK_EXAMPLES_COMMON_H
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "portable.h"
 #include "raknet.h"
 
 /* ID_USER_PACKET_ENUM: the first message id free for applications. */
@@ -52,7 +53,7 @@ static inline void ex_die(const char *prog, const char *fmt, ...)
 /* Prints every line at once, so a script reading a pipe sees events as they happen. */
 static inline void ex_line_buffered(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    ex_stdio_for_pipes();
 }
 
 /* Exits unless the library and this program were built from the same ABI. */
@@ -143,9 +144,7 @@ static inline const char *ex_value(const char *prog, int argc, char **argv, int 
 /* Milliseconds on a monotonic clock. */
 static inline uint64_t ex_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return ex_now_ns() / 1000000u;
 }
 
 /* Formats an address into buf (RAK_ADDRESS_STR_BYTES bytes); "-" if there is none. */

@@ -126,6 +126,43 @@ ensure_interop_tools() {
     fi
 }
 
+# rustup_targets TRIPLE...: adds the Rust standard library of each target not installed.
+rustup_targets() {
+    local want=() t installed
+    installed=$(rustup target list --installed 2>/dev/null || true)
+    for t in "$@"; do
+        grep -qx "$t" <<<"$installed" || want+=("$t")
+    done
+    if [ "${#want[@]}" -gt 0 ]; then
+        command -v rustup >/dev/null 2>&1 || die "please install the Rust targets: ${want[*]} (rustup target add)"
+        step "rustup target add ${want[*]}"
+        rustup target add "${want[@]}"
+    fi
+}
+
+# Makes sure the Windows cross build and its tests can run: the MinGW-w64 C and C++
+# compilers and binutils (Debian gcc-mingw-w64-x86-64, g++-mingw-w64-x86-64), wine
+# (wine, wine64) and the Rust target x86_64-pc-windows-gnu.
+ensure_windows_tools() {
+    local missing=()
+    command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64)
+    command -v x86_64-w64-mingw32-g++ >/dev/null 2>&1 || missing+=(g++-mingw-w64-x86-64)
+    command -v x86_64-w64-mingw32-objdump >/dev/null 2>&1 || missing+=(binutils-mingw-w64-x86-64)
+    if ! command -v wine >/dev/null 2>&1 && ! command -v wine64 >/dev/null 2>&1; then
+        missing+=(wine wine64)
+    fi
+    if [ "${#missing[@]}" -gt 0 ]; then
+        step "installing ${missing[*]} (for the Windows build and its tests under wine)"
+        apt_install "${missing[@]}"
+    fi
+    rustup_targets x86_64-pc-windows-gnu
+}
+
+# Makes sure the Rust targets of the macOS checks are installed (x86_64 and arm64).
+ensure_apple_targets() {
+    rustup_targets x86_64-apple-darwin aarch64-apple-darwin
+}
+
 # Makes sure the rustfmt and clippy cargo subcommands exist.
 ensure_rust_components() {
     local want=()

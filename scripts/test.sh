@@ -6,12 +6,18 @@
 #   build (Debug, C tests under ASan/UBSan) and CTest: header-only C99/C++17, the C API
 #   test, end-to-end server/client, valgrind memcheck of the examples, the C++ example
 #   and the CMake/pkg-config consumer;
-#   then the fuzz smoke test and the interop suite (tests/interop: setup.sh, run.sh)
-#   against foreign RakNet peers.
+#   then Windows x86_64: the MinGW-w64 cross build through CMake (raknet.dll, import and
+#   static libraries, the examples and C tests) and CTest under wine, the Rust tests
+#   under wine (scripts/windows-rust-tests.sh), and the Windows programs talking to the
+#   Linux ones over loopback (tests/windows/wine_interop.sh); the macOS checks
+#   (scripts/apple-check.sh); then the fuzz smoke test and the interop suite
+#   (tests/interop: setup.sh, run.sh) against foreign RakNet peers.
 #
-#   scripts/test.sh            (CMake build directory: build-test/, or $RAKNET_TEST_BUILD_DIR;
-#                              RAKNET_SKIP_FUZZ=1 / RAKNET_SKIP_INTEROP=1 skip the fuzz smoke
-#                              test / the interop suite, except under CI=true)
+#   scripts/test.sh            (CMake build directories: build-test/ and build-test-win/, or
+#                              $RAKNET_TEST_BUILD_DIR and $RAKNET_TEST_BUILD_DIR-win;
+#                              RAKNET_SKIP_WINDOWS=1 / RAKNET_SKIP_MACOS=1 / RAKNET_SKIP_FUZZ=1 /
+#                              RAKNET_SKIP_INTEROP=1 skip the Windows part / the macOS checks /
+#                              the fuzz smoke test / the interop suite, except under CI=true)
 #
 # Nothing is skipped silently: every part that does not run prints "SKIPPED: AREA: WHAT
 # (WHY)" and appends it to $RAKNET_SKIP_LOG (the Rust tests, CTest scripts and the interop
@@ -59,12 +65,21 @@ want_part() { # VARIABLE AREA WHAT: false (and a counted skip) when VARIABLE=1 o
     fi
     return 0
 }
+windows=1
+want_part RAKNET_SKIP_WINDOWS windows "the MinGW build, its C and Rust tests under wine, the wine interop" ||
+    windows=0
+macos=1
+want_part RAKNET_SKIP_MACOS macos "the macOS checks" || macos=0
 fuzz=1
 want_part RAKNET_SKIP_FUZZ "fuzz smoke" "every target" || fuzz=0
 interop=1
 want_part RAKNET_SKIP_INTEROP "interop suite" "every peer" || interop=0
 # node, npm, the Node headers, CPython 3.11 (+ venv), patch: the interop suite's peers.
 if [ "$interop" = 1 ]; then ensure_interop_tools; fi
+# MinGW-w64 (C, C++, binutils), wine, rustup target x86_64-pc-windows-gnu.
+if [ "$windows" = 1 ]; then ensure_windows_tools; fi
+# rustup targets x86_64-apple-darwin, aarch64-apple-darwin.
+if [ "$macos" = 1 ]; then ensure_apple_targets; fi
 
 run_step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -95,6 +110,31 @@ run_step "ctest"
 (cd "$build" && ctest --output-on-failure)
 if ! (cd "$build" && ctest -N) | grep -q 'memcheck_examples'; then
     skipped ctest memcheck_examples "CMake found no valgrind"
+fi
+
+# Windows x86_64 (README "Windows"): the same CMake project cross-built with MinGW-w64;
+# CTest runs its programs under wine, beside the test-only ProcessPrng stand-in.
+if [ "$windows" = 1 ]; then
+    build_win="$build-win"
+    run_step "windows: cmake cross build ($build_win, MinGW-w64, Debug)"
+    cmake -S . -B "$build_win" -DCMAKE_BUILD_TYPE=Debug \
+        -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/mingw-w64-x86_64.cmake
+    cmake --build "$build_win" -j "$(njobs)"
+
+    run_step "windows: ctest under wine"
+    (cd "$build_win" && ctest --output-on-failure)
+
+    run_step "windows: Rust tests under wine (scripts/windows-rust-tests.sh)"
+    scripts/windows-rust-tests.sh
+
+    run_step "windows: Windows and Linux programs over loopback (tests/windows/wine_interop.sh)"
+    tests/windows/wine_interop.sh "$build" "$build_win"
+fi
+
+# macOS: no Apple linker here; compile-level checks for both Apple targets.
+if [ "$macos" = 1 ]; then
+    run_step "macos: checks (scripts/apple-check.sh)"
+    scripts/apple-check.sh
 fi
 
 if [ "$fuzz" = 1 ]; then

@@ -50,13 +50,18 @@ fn round_trips_are_served_by_the_calling_threads() {
         assert_eq!((conn, &back), (c_conn, &echo), "round trip {i}");
     }
     let (c, s) = (client.runtime_stats(), server.runtime_stats());
-    // Each side sent `rounds` spaced messages, most while its network thread slept.
-    assert!(
-        c.sends_on_caller > 0 && s.sends_on_caller > 0,
-        "{c:?} {s:?}"
-    );
     assert!(c.sends_on_caller <= u64::from(rounds) && s.sends_on_caller <= u64::from(rounds));
+    // Linux only: there the waiting thread reads the socket itself, so the network
+    // thread sleeps through the round trips and the replies find it asleep. Elsewhere
+    // (`set_app_reading` is not available) the network thread is woken by each
+    // datagram and is often still publishing when the reply comes, so whether a send
+    // runs on the caller is a matter of scheduling (under Wine: none in 200 rounds).
     if cfg!(target_os = "linux") {
+        // Each side sent `rounds` spaced messages, most while its network thread slept.
+        assert!(
+            c.sends_on_caller > 0 && s.sends_on_caller > 0,
+            "{c:?} {s:?}"
+        );
         // Every wait began with an empty queue: the waiting thread read the socket.
         assert!(
             c.receives_on_caller > 0 && s.receives_on_caller > 0,

@@ -44,7 +44,7 @@ use super::log::{log, log_event, Logger, TrafficSummary};
 use super::netsim::{Link, SimConfig};
 use super::queues::{Answer, Command, EventOutbox, Query};
 use super::shared::{Shared, Stop};
-use super::socket::{Recv, RecvBatch, SendBatch, Sent, Socket, RECV_SLOT};
+use super::sys::{Recv, RecvBatch, SendBatch, Sent, Socket, RECV_SLOT};
 use super::types::PeerEvent;
 use super::wake::Interest;
 use crate::proto::{ConnectError, ConnectFailure, Endpoint, Event, SendError, Time};
@@ -223,7 +223,12 @@ impl Driver {
     pub(crate) fn pass(&mut self) -> Pass {
         self.announced = None;
         self.shared.retune.store(false, Ordering::Relaxed);
-        if self.timer_armed.is_some_and(|t| t <= clock::now()) {
+        // A timer that has fired, or that was never armed because the system layer has
+        // none (every platform but Linux) and the thread was woken at once instead: a
+        // stale record would make later partial passes count on a wakeup that never
+        // comes, and the thread would sleep through their deadlines.
+        let missing = self.shared.waker.take_timer_missing();
+        if missing || self.timer_armed.is_some_and(|t| t <= clock::now()) {
             self.timer_armed = None;
         }
         forward_logs(&self.shared, &self.log);

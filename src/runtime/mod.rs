@@ -10,7 +10,8 @@
 //! the threads share), `queues.rs` (commands, events, overflow), `registry.rs`
 //! (connection states readable from any thread), `wake.rs` (sleeping and waking the
 //! loop), `budget.rs` (send-buffer accounting per connection), `netsim.rs` (the
-//! built-in network simulator), `socket.rs` (UDP), `pool.rs` (recycled message
+//! built-in network simulator), `sys/` (every OS call: the UDP socket, batching,
+//! polling, wakeups, timers; one implementation per platform family), `pool.rs` (recycled message
 //! buffers), `log.rs` (the logging facade and the quiet panic hook), `clock.rs` (the one
 //! real clock), `types.rs` (the event and connection types every layer names).
 
@@ -24,7 +25,7 @@ mod pool;
 mod queues;
 mod registry;
 mod shared;
-mod socket;
+mod sys;
 mod thread;
 mod types;
 mod wake;

@@ -23,7 +23,7 @@ use super::netsim::{SimConfig, SimStats};
 use super::pool::{self, PooledBuf};
 use super::queues::Command;
 use super::shared::{Shared, Stop};
-use super::socket::{BindOptions, Socket};
+use super::sys::{BindOptions, Socket};
 use super::thread::NetThread;
 use super::types::{ConnInfo, ConnState, PeerEvent};
 use crate::proto::config::{MAX_OFFLINE_DATA, MAX_PASSWORD};

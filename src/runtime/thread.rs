@@ -22,13 +22,14 @@ use super::clock;
 use super::driver::{forward_logs, Driver, DriverSlot, Pass, Plan};
 use super::log::{log, quietly, take_panic_message, Logger};
 use super::shared::{Shared, Stop};
+use super::sys::RawSock;
 
 /// The network thread: runs whole passes of the `Driver` in its slot and sleeps.
 pub(crate) struct NetThread {
     shared: Arc<Shared>,
     driver: DriverSlot,
     /// The socket the thread sleeps on.
-    socket_fd: std::os::fd::RawFd,
+    socket: RawSock,
     local_addr: SocketAddr,
     guid: u64,
     log: Logger,
@@ -40,7 +41,7 @@ impl NetThread {
         NetThread {
             shared,
             driver: slot,
-            socket_fd: driver.socket().raw_fd(),
+            socket: driver.socket().raw(),
             local_addr: driver.socket().local_addr(),
             guid: driver.guid(),
             log: driver.logger().clone(),
@@ -101,6 +102,7 @@ impl NetThread {
         // Tearing down the endpoint after a panic could panic again; the peer is already
         // failed or stopping, so swallow it rather than lose the thread's exit. Pending
         // commands go too, so that callers waiting for a query's answer learn of it.
+        shared.waker.release_socket();
         let driver = self.driver.lock().take();
         let _ = catch_unwind(AssertUnwindSafe(move || drop(driver)));
         let _ = catch_unwind(AssertUnwindSafe(
@@ -125,6 +127,6 @@ impl NetThread {
         };
         shared
             .waker
-            .sleep(Some(self.socket_fd), plan.interest, timeout, has_work);
+            .sleep(Some(self.socket), plan.interest, timeout, has_work);
     }
 }

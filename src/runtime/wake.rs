@@ -1,8 +1,9 @@
 //! How the network thread sleeps and how application threads wake it: all wakeup logic
 //! of the runtime lives here.
 //!
-//! The thread sleeps in `poll` on two descriptors: its UDP socket and a wake descriptor
-//! (an `eventfd` on Linux, a pipe on other Unix systems). An application thread that has
+//! The thread sleeps on two things (`sys::Sleeper`): its UDP socket and a wake descriptor
+//! (on Linux an `eventfd` and `ppoll`, elsewhere the portable poller's own notification).
+//! An application thread that has
 //! just made work visible (pushed a command, freed room in the event queue, asked for a
 //! shutdown) calls [`Waker::wake`], which costs a system call only when the thread has
 //! announced that it is (about to be) asleep; a busy thread picks the work up on its next
@@ -38,28 +39,25 @@
 //! traffic never spins, so an idle peer uses no CPU.
 
 //!
-//! **An application thread may take over the socket** (Linux): while it waits for an
-//! event in `Peer::wait_event`, it polls the socket itself and runs the pass that a
-//! datagram calls for, so a round trip costs one wakeup per side, as with a blocking
-//! UDP socket, instead of two (socket → network thread → application). The network
-//! thread must then not be woken by the same datagram, and a `poll` already under way
-//! cannot be changed; so on Linux the thread does not poll the socket directly but an
-//! epoll descriptor that holds it ([`SocketArm`]). The application thread turns the
-//! read interest in that set off while it polls (`epoll_ctl`, which applies at once to
-//! a sleeper) and back on when it stops; level triggering then wakes the thread for
-//! anything left unread. The thread's `poll` keeps microsecond timeouts, which
-//! `epoll_wait` would round to milliseconds. [`AppPoll`] is the waiting application
-//! thread's own wake descriptor, written when events are published for it.
+//! **An application thread may take over the socket** where the system layer can
+//! (`Sleeper::set_app_reading`, Linux only; `sys/linux/wake.rs` says how): while it
+//! waits for an event in `Peer::wait_event`, it polls the socket itself and runs the
+//! pass that a datagram calls for, so a round trip costs one wakeup per side, as with a
+//! blocking UDP socket, instead of two (socket → network thread → application).
+//! [`AppPoll`] is the waiting application thread's own wake descriptor, written when
+//! events are published for it. Elsewhere the application thread waits on the event
+//! queue as usual.
 
 #[cfg(all(loom, test))]
 use loom::sync::atomic::{fence, AtomicBool, Ordering};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 #[cfg(not(all(loom, test)))]
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::clock;
+use super::sys::{AppWaiter, RawSock, Sleeper};
+pub(crate) use super::sys::{Interest, Woken};
 use crate::proto::Time;
 
 /// Longest spin before blocking. Zero (off) for now: on two CPUs the spinning network
@@ -70,26 +68,6 @@ const SPIN: Duration = Duration::ZERO;
 /// Spin only if the last two activities (a datagram, a wakeup, pending work) were at
 /// most this far apart, and the last one at most this long ago.
 const SPIN_WHEN_WITHIN: Duration = Duration::from_millis(1);
-
-/// Which socket conditions should end the sleep.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Interest {
-    /// A datagram can be read.
-    pub(crate) read: bool,
-    /// The send buffer has room again.
-    pub(crate) write: bool,
-}
-
-/// Why the sleep ended (several may hold; all false after a timeout or cancelled sleep).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Woken {
-    /// The socket is readable.
-    pub(crate) readable: bool,
-    /// The socket is writable.
-    pub(crate) writable: bool,
-    /// An application thread called `wake`.
-    pub(crate) notified: bool,
-}
 
 /// The `sleeping` flag and both sides' fences of the pattern above, without the
 /// descriptor.
@@ -140,15 +118,19 @@ impl SleepFlag {
 #[derive(Debug)]
 pub(crate) struct Waker {
     flag: SleepFlag,
-    fd: WakeFd,
-    /// What the network thread's socket wakes it for (Linux).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    arm: SocketArm,
+    /// The descriptor side: the socket, the notification, the timer where there is one.
+    sleeper: Sleeper,
     /// Network thread only (atomics merely to keep `Waker` `Sync`): µs of the last
     /// two activities that ended a sleep, for the spin decision.
     activity: [std::sync::atomic::AtomicU64; 2],
     #[cfg(test)]
     notifications: std::sync::atomic::AtomicUsize,
+    /// A `wake_at` found no timer and woke the thread at once instead: the timer the
+    /// driver recorded for it (`Driver::timer_armed`) does not exist.
+    timer_missing: AtomicBool,
+    /// Tests: `wake_at` behaves as where the system layer has no timer.
+    #[cfg(test)]
+    timers_refused: AtomicBool,
 }
 
 impl Waker {
@@ -156,12 +138,13 @@ impl Waker {
     pub(crate) fn new() -> io::Result<Waker> {
         Ok(Waker {
             flag: SleepFlag::new(),
-            fd: WakeFd::new()?,
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            arm: SocketArm::new()?,
+            sleeper: Sleeper::new()?,
             activity: Default::default(),
             #[cfg(test)]
             notifications: std::sync::atomic::AtomicUsize::new(0),
+            timer_missing: AtomicBool::new(false),
+            #[cfg(test)]
+            timers_refused: AtomicBool::new(false),
         })
     }
 
@@ -172,36 +155,43 @@ impl Waker {
             #[cfg(test)]
             self.notifications
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.fd.notify();
+            self.sleeper.notify();
         }
     }
 
-    /// Application thread, Linux: stops (`true`) or resumes (`false`) waking the network
+    /// Application thread: stops (`true`) or resumes (`false`) waking the network
     /// thread for datagrams, while this thread polls the socket itself. Returns false
-    /// if that is not possible here (not Linux, or the epoll call failed), in which case
-    /// nothing changed.
+    /// if that is not possible here (the system layer cannot, or its call failed), in
+    /// which case nothing changed.
     pub(crate) fn set_app_reading(&self, on: bool) -> bool {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        return self.arm.set_app_reading(on);
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        {
-            let _ = on;
-            false
-        }
+        self.sleeper.set_app_reading(on)
     }
 
     /// Application thread: makes sure the network thread is awake by `at` (it may be
-    /// asleep with a later deadline). On Linux a timer in its poll set does this without
-    /// waking it now; elsewhere, or if the timer is refused, it is woken at once (the
-    /// caller has made `has_work` true for that case). Returns whether it was woken now.
+    /// asleep with a later deadline). Where the system layer has a timer in the poll set
+    /// (Linux) this happens without waking it now; elsewhere, or if the timer is refused,
+    /// it is woken at once (the caller has made `has_work` true for that case), and its
+    /// next whole pass learns from `take_timer_missing` that no timer is armed. Returns
+    /// whether it was woken now.
     pub(crate) fn wake_at(&self, at: Time) -> bool {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if self.arm.arm_timer(at.saturating_since(clock::now())) {
+        #[cfg(test)]
+        let refused = self.timers_refused.load(Ordering::Relaxed);
+        #[cfg(not(test))]
+        let refused = false;
+        if !refused && self.sleeper.arm_timer(at.saturating_since(clock::now())) {
             return false;
         }
-        let _ = at;
+        // Before the wakeup, so that the pass it brings sees it.
+        self.timer_missing.store(true, Ordering::Release);
         self.wake();
         true
+    }
+
+    /// Network thread, in a whole pass: whether a `wake_at` since the last call woke
+    /// the thread instead of arming a timer (so no timer is armed for it).
+    pub(crate) fn take_timer_missing(&self) -> bool {
+        self.timer_missing.load(Ordering::Relaxed)
+            && self.timer_missing.swap(false, Ordering::Acquire)
     }
 
     /// Whether the network thread has announced a sleep (a hint: it may be waking).
@@ -216,7 +206,7 @@ impl Waker {
     /// frequent, a bounded spin comes first (see the file's docs).
     pub(crate) fn sleep(
         &self,
-        socket: Option<RawFd>,
+        socket: Option<RawSock>,
         interest: Interest,
         timeout: Option<Duration>,
         has_work: impl Fn() -> bool,
@@ -236,19 +226,14 @@ impl Waker {
             }
         }
         let timeout = timeout.map(|t| t.saturating_sub(clock::now().saturating_since(start)));
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        let (socket, interest) = self.arm.proxy(socket, interest);
+        let prepared = self.sleeper.prepare(socket, interest);
         if !self.flag.announce(has_work) {
             self.note_activity();
             return Woken::default();
         }
-        let woken = poll(socket, interest, self.fd.raw(), timeout);
+        let woken = self.sleeper.poll(prepared, timeout);
         self.flag.woke();
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        self.arm.clear_expired_timer();
-        if woken.notified {
-            self.fd.drain();
-        }
+        self.sleeper.finish(woken);
         if woken != Woken::default() {
             self.note_activity();
         }
@@ -259,7 +244,7 @@ impl Waker {
     /// is ready, `None` if nothing came.
     fn spin(
         &self,
-        socket: Option<RawFd>,
+        socket: Option<RawSock>,
         interest: Interest,
         end: Time,
         has_work: &impl Fn() -> bool,
@@ -268,11 +253,10 @@ impl Waker {
             if has_work() {
                 return Some(Woken::default());
             }
-            let woken = poll(socket, interest, self.fd.raw(), Some(Duration::ZERO));
+            let prepared = self.sleeper.prepare(socket, interest);
+            let woken = self.sleeper.poll(prepared, Some(Duration::ZERO));
             if woken != Woken::default() {
-                if woken.notified {
-                    self.fd.drain();
-                }
+                self.sleeper.finish(woken);
                 return Some(woken);
             }
             if clock::now() >= end {
@@ -281,6 +265,12 @@ impl Waker {
             // Two CPUs and four busy threads in a round trip: let the others run.
             std::thread::yield_now();
         }
+    }
+
+    /// Network thread, when it stops for good: the system layer forgets the socket
+    /// (the portable poller must, before the socket is closed).
+    pub(crate) fn release_socket(&self) {
+        self.sleeper.release();
     }
 
     fn note_activity(&self) {
@@ -302,267 +292,16 @@ impl Waker {
             && now.as_micros().saturating_sub(last) <= within
     }
 
+    /// Tests: from now on `wake_at` finds no timer, as on every platform but Linux.
+    #[cfg(test)]
+    pub(crate) fn refuse_timers(&self) {
+        self.timers_refused.store(true, Ordering::Relaxed);
+    }
+
     #[cfg(all(test, not(loom)))]
     fn notifications(&self) -> usize {
         self.notifications
             .load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-/// `poll` on the socket (if any) and the wake descriptor.
-fn poll(
-    socket: Option<RawFd>,
-    interest: Interest,
-    wake: RawFd,
-    timeout: Option<Duration>,
-) -> Woken {
-    let mut events: libc::c_short = 0;
-    if interest.read {
-        events |= libc::POLLIN;
-    }
-    if interest.write {
-        events |= libc::POLLOUT;
-    }
-    let mut fds = [
-        libc::pollfd {
-            fd: wake,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            // A negative descriptor is ignored by poll.
-            fd: socket.filter(|_| events != 0).unwrap_or(-1),
-            events,
-            revents: 0,
-        },
-    ];
-    let n = sys_poll(&mut fds, timeout);
-    if n <= 0 {
-        // Timeout, or EINTR/ENOMEM: the loop runs a pass and sleeps again.
-        return Woken::default();
-    }
-    let sock = fds[1].revents;
-    // Errors and hangups count as readable so the loop reads (and clears) them.
-    let bad = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
-    Woken {
-        notified: fds[0].revents != 0,
-        readable: sock & (libc::POLLIN | bad) != 0,
-        writable: sock & (libc::POLLOUT | bad) != 0,
-    }
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn sys_poll(fds: &mut [libc::pollfd; 2], timeout: Option<Duration>) -> libc::c_int {
-    // ppoll takes a timespec: microsecond deadlines without rounding to milliseconds.
-    let ts = timeout.map(|d| libc::timespec {
-        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: d.subsec_nanos().into(),
-    });
-    let ts_ptr = ts.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
-    // SAFETY: `fds` is a valid array of two pollfd for the whole call and its length is
-    // passed; `ts_ptr` is null or points to a timespec alive until the call returns; a
-    // null signal mask leaves the mask unchanged.
-    unsafe { libc::ppoll(fds.as_mut_ptr(), 2, ts_ptr, std::ptr::null()) }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn sys_poll(fds: &mut [libc::pollfd; 2], timeout: Option<Duration>) -> libc::c_int {
-    // Round up: waking a little late is harmless, waking early spins.
-    let ms = match timeout {
-        None => -1,
-        Some(d) => {
-            let ms = d.as_micros().div_ceil(1000);
-            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
-        }
-    };
-    // SAFETY: `fds` is a valid array of two pollfd for the whole call and its length is passed.
-    unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) }
-}
-
-/// The network thread's socket inside an epoll set, whose events the thread polls
-/// instead of the socket's (Linux; the file's docs say why).
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[derive(Debug)]
-struct SocketArm {
-    epoll: OwnedFd,
-    state: parking_lot::Mutex<ArmState>,
-    /// A timer in the same set, armed by application threads whose pass brought a
-    /// deadline forward (`Waker::wake_at`): the thread wakes when it is due, not now.
-    timer: OwnedFd,
-    /// The timer may be armed or expired and not yet read.
-    timer_set: AtomicBool,
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[derive(Debug, Default)]
-struct ArmState {
-    /// The socket in the set (-1: none yet).
-    socket: RawFd,
-    /// What the network thread last asked for.
-    net: Interest,
-    /// An application thread polls the socket for reading.
-    app_reading: bool,
-    /// The events mask in the set.
-    mask: u32,
-}
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-impl SocketArm {
-    fn new() -> io::Result<SocketArm> {
-        // SAFETY: epoll_create1 takes no pointers; a non-negative result is a new
-        // descriptor.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just created, is valid and owned by nothing else.
-        let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: timerfd_create takes no pointers; a non-negative result is a new
-        // descriptor.
-        let fd = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: as above.
-        let timer = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: 1,
-        };
-        // SAFETY: both descriptors are open; `ev` is a valid epoll_event for the call.
-        if unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(SocketArm {
-            epoll,
-            state: parking_lot::Mutex::new(ArmState {
-                socket: -1,
-                ..ArmState::default()
-            }),
-            timer,
-            timer_set: AtomicBool::new(false),
-        })
-    }
-
-    /// Arms the timer to expire after `after` (at least 1 µs); false if refused.
-    fn arm_timer(&self, after: Duration) -> bool {
-        let after = after.max(Duration::from_micros(1));
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: libc::timespec {
-                tv_sec: libc::time_t::try_from(after.as_secs()).unwrap_or(libc::time_t::MAX),
-                tv_nsec: after.subsec_nanos().into(),
-            },
-        };
-        // SAFETY: the descriptor is open; `spec` is a valid itimerspec; the old value
-        // is not asked for (null).
-        let ok = unsafe {
-            libc::timerfd_settime(self.timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) == 0
-        };
-        // After arming, so that `clear_expired_timer` can never see the flag down while
-        // an armed timer's expiry is left unread (which would keep the set readable).
-        self.timer_set.store(true, Ordering::Release);
-        ok
-    }
-
-    /// Network thread, after a sleep: reads an expired timer so that it stops making
-    /// the set readable (a system call only while a timer is set).
-    fn clear_expired_timer(&self) {
-        // Down before reading: a timer armed meanwhile raises it again after arming,
-        // and re-arming resets the expiry count, so no expiry is left unread with the
-        // flag down (at worst the thread polls once more before it sees the flag).
-        if !self.timer_set.swap(false, Ordering::Acquire) {
-            return;
-        }
-        let mut expirations = 0u64;
-        // SAFETY: the descriptor is open and nonblocking; 8 writable bytes are passed.
-        let n = unsafe {
-            libc::read(
-                self.timer.as_raw_fd(),
-                std::ptr::from_mut(&mut expirations).cast::<libc::c_void>(),
-                8,
-            )
-        };
-        if n != 8 {
-            // Not expired yet: still armed.
-            self.timer_set.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// Network thread, before it polls: records what it wants from `socket` and returns
-    /// what to poll instead (the epoll set, readable when the socket has what the set
-    /// asks for). Falls back to the socket itself if epoll fails.
-    fn proxy(&self, socket: Option<RawFd>, interest: Interest) -> (Option<RawFd>, Interest) {
-        let Some(fd) = socket else {
-            return (None, interest);
-        };
-        let mut st = self.state.lock();
-        st.net = interest;
-        if self.apply(&mut st, fd) {
-            let any = Interest {
-                read: true,
-                write: false,
-            };
-            (Some(self.epoll.as_raw_fd()), any)
-        } else {
-            (socket, interest)
-        }
-    }
-
-    /// See `Waker::set_app_reading`.
-    fn set_app_reading(&self, on: bool) -> bool {
-        let mut st = self.state.lock();
-        if st.socket < 0 {
-            return false; // the network thread has not slept yet
-        }
-        let was = st.app_reading;
-        st.app_reading = on;
-        let socket = st.socket;
-        if self.apply(&mut st, socket) {
-            true
-        } else {
-            st.app_reading = was;
-            false
-        }
-    }
-
-    /// Brings the set in line with `st`; false if epoll refused.
-    fn apply(&self, st: &mut ArmState, socket: RawFd) -> bool {
-        let mut mask = 0u32;
-        if st.net.read && !st.app_reading {
-            mask |= libc::EPOLLIN as u32;
-        }
-        if st.net.write {
-            mask |= libc::EPOLLOUT as u32;
-        }
-        if st.socket == socket && st.mask == mask {
-            return true;
-        }
-        let op = if st.socket == socket {
-            libc::EPOLL_CTL_MOD
-        } else {
-            libc::EPOLL_CTL_ADD
-        };
-        let mut ev = libc::epoll_event {
-            events: mask,
-            u64: 0,
-        };
-        // SAFETY: both descriptors are open; `ev` is a valid epoll_event for the call.
-        let r = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), op, socket, &mut ev) };
-        if r != 0 {
-            return false;
-        }
-        st.socket = socket;
-        st.mask = mask;
-        true
     }
 }
 
@@ -572,14 +311,14 @@ impl SocketArm {
 /// that an event published while the waiter registers is seen by one side or the other.
 #[derive(Debug)]
 pub(crate) struct AppPoll {
-    fd: WakeFd,
+    fd: AppWaiter,
     polling: AtomicBool,
 }
 
 impl AppPoll {
     pub(crate) fn new() -> io::Result<AppPoll> {
         Ok(AppPoll {
-            fd: WakeFd::new()?,
+            fd: AppWaiter::new()?,
             polling: AtomicBool::new(false),
         })
     }
@@ -626,105 +365,8 @@ impl AppPoll {
     /// Application thread, between `begin` and `end`: sleeps until `socket` is
     /// readable, `notify` is called or `timeout` passes. Returns whether the socket is
     /// readable.
-    pub(crate) fn wait(&self, socket: RawFd, timeout: Duration) -> bool {
-        let interest = Interest {
-            read: true,
-            write: false,
-        };
-        let woken = poll(Some(socket), interest, self.fd.raw(), Some(timeout));
-        if woken.notified {
-            self.fd.drain();
-        }
-        woken.readable
-    }
-}
-
-/// The wake descriptor: readable from `notify` until `drain`.
-#[derive(Debug)]
-struct WakeFd {
-    /// Polled and drained.
-    read: OwnedFd,
-    /// Written by `notify` (the same descriptor as `read` for an eventfd).
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    write: OwnedFd,
-}
-
-impl WakeFd {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn new() -> io::Result<WakeFd> {
-        // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just created, is valid and owned by nothing else.
-        let read = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(WakeFd { read })
-    }
-
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    fn new() -> io::Result<WakeFd> {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: `fds` has room for the two descriptors pipe writes.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors were just created and are owned by nothing else.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        for fd in [&read, &write] {
-            // SAFETY: `fd` is a valid open descriptor; these fcntl calls take no pointers.
-            unsafe {
-                let fl = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
-                libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
-            }
-        }
-        Ok(WakeFd { read, write })
-    }
-
-    fn raw(&self) -> RawFd {
-        self.read.as_raw_fd()
-    }
-
-    fn write_fd(&self) -> RawFd {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        return self.read.as_raw_fd();
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        return self.write.as_raw_fd();
-    }
-
-    /// Makes the descriptor readable. A full counter/pipe already is readable, so a
-    /// failed write (EAGAIN) loses nothing.
-    fn notify(&self) {
-        let one: u64 = 1;
-        // SAFETY: the descriptor is open for `self`'s life; the source is a live u64 and
-        // 8 bytes are written from it (an eventfd requires exactly 8; a pipe accepts them).
-        let _ = unsafe {
-            libc::write(
-                self.write_fd(),
-                std::ptr::from_ref(&one).cast::<libc::c_void>(),
-                8,
-            )
-        };
-    }
-
-    /// Clears readability (one read empties an eventfd; a pipe may need several).
-    fn drain(&self) {
-        let mut buf = [0u8; 64];
-        loop {
-            // SAFETY: the descriptor is open and nonblocking; `buf` is writable for its
-            // full length, which is passed.
-            let n = unsafe {
-                libc::read(
-                    self.raw(),
-                    buf.as_mut_ptr().cast::<libc::c_void>(),
-                    buf.len(),
-                )
-            };
-            if n < 8 || cfg!(any(target_os = "linux", target_os = "android")) {
-                break;
-            }
-        }
+    pub(crate) fn wait(&self, socket: RawSock, timeout: Duration) -> bool {
+        self.fd.wait(socket, timeout)
     }
 }
 

@@ -8,6 +8,8 @@
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
+#include "portable.h" /* ex_mkdtemp, ex_rmdir */
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -617,8 +619,8 @@ static void secure_arguments(void)
     }
 
     /* Key files: a round trip in a scratch directory; missing, garbage, unwritable. */
-    char dir[] = "/tmp/rak_api_test_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[] = "rak_api_test_XXXXXX"; /* in the working directory: any OS has one */
+    CHECK(ex_mkdtemp(dir) != NULL);
     char path[64], missing[64], garbage[64], nodir[80];
     snprintf(path, sizeof path, "%s/server.key", dir);
     snprintf(missing, sizeof missing, "%s/missing.key", dir);
@@ -654,7 +656,7 @@ static void secure_arguments(void)
         fclose(f);
     }
     EXPECT(rak_key_pair_load(garbage, pub2, priv2), RAK_RESULT_INVALID_ARGUMENT);
-    CHECK(remove(garbage) == 0 && remove(path) == 0 && remove(dir) == 0);
+    CHECK(remove(garbage) == 0 && remove(path) == 0 && ex_rmdir(dir) == 0);
 
     /* Config: the requirements need a key pair; NULL removes it and them. */
     EXPECT(rak_config_set_key_pair(NULL, priv), RAK_RESULT_NULL_ARGUMENT);

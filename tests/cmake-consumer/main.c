@@ -3,6 +3,12 @@
 
 #include <raknet.h>
 
+/* The static targets (raknet::raknet_static, pkg-config --static) must define
+ * RAKNET_STATIC, and only they: raknet.h's RAKNET_API depends on it. */
+#if defined(CONSUMER_STATIC) != defined(RAKNET_STATIC)
+#error "RAKNET_STATIC is defined exactly for the static consumers"
+#endif
+
 int main(void)
 {
     if (rak_abi_version() != RAK_ABI_VERSION) {

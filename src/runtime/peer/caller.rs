@@ -81,7 +81,7 @@ impl Peer {
                 break Some(None);
             }
             // Level-triggered: a datagram that came before the poll began counts too.
-            if poller.wait(self.socket.raw_fd(), deadline - now) {
+            if poller.wait(self.socket.raw(), deadline - now) {
                 poller.pause();
                 let served = self.serve(|d| d.serve_socket());
                 poller.resume();
@@ -186,5 +186,87 @@ impl Peer {
             self.shared.waker.wake();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use crate::proto::{ConnId, Event, Reliability, SendOptions};
+    use crate::runtime::{clock, Peer, PeerConfig, PeerEvent, SimConfig};
+
+    const USER: u8 = 0x86;
+
+    fn config(max_incoming: u32) -> PeerConfig {
+        let mut c = PeerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..PeerConfig::default()
+        };
+        c.proto.max_incoming = max_incoming;
+        c
+    }
+
+    /// The first event `pick` accepts, within 5 s (waiting on events, never sleeping).
+    fn next<T>(peer: &Peer, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let end = clock::now() + Duration::from_secs(5);
+        while clock::now() < end {
+            if let Some(PeerEvent::Net(ev)) = peer.wait_event(Duration::from_millis(50)) {
+                if let Some(v) = pick(&ev) {
+                    return v;
+                }
+            }
+        }
+        panic!("no such event within 5 s");
+    }
+
+    fn message(peer: &Peer) -> (ConnId, Vec<u8>) {
+        next(peer, |ev| match ev {
+            Event::Message { conn, data, .. } => Some((*conn, data.to_vec())),
+            _ => None,
+        })
+    }
+
+    /// Where the system layer has no timer (every platform but Linux) or refuses one,
+    /// a deadline that a send on the calling thread brings forward wakes the network
+    /// thread at once instead. That must leave no record of a timer behind: a later
+    /// send would count on it, and the network thread would sleep through the
+    /// retransmission until its next own deadline (seconds).
+    #[test]
+    fn without_timers_a_send_on_the_caller_is_still_resent_promptly() {
+        let server = Peer::start(config(1)).unwrap();
+        let client = Peer::start(config(0)).unwrap();
+        client.shared.waker.refuse_timers();
+        let c_conn = client.connect(server.local_addr(), b"").unwrap();
+        next(&client, |ev| {
+            matches!(ev, Event::Connected { .. }).then_some(())
+        });
+        let how = SendOptions {
+            reliability: Reliability::ReliableOrdered,
+            ..SendOptions::default()
+        };
+        let mut s_conn = None;
+        for i in 0..5u8 {
+            client.send(c_conn, &[USER, i], how).unwrap();
+            let (conn, data) = message(&server);
+            assert_eq!(data, [USER, i]);
+            s_conn = Some(conn);
+        }
+        let drop_all = SimConfig {
+            loss: 1.0,
+            ..SimConfig::OFF
+        };
+        server.set_simulator(None, Some(drop_all)).unwrap();
+        assert!(server.wait_event(Duration::from_millis(50)).is_none());
+        let inline = client.runtime_stats().sends_on_caller;
+        client.send(c_conn, &[USER, 9], how).unwrap();
+        assert_eq!(client.runtime_stats().sends_on_caller, inline + 1);
+        assert!(server.wait_event(Duration::from_millis(300)).is_none());
+        server.set_simulator(None, Some(SimConfig::OFF)).unwrap();
+        let start = clock::now();
+        assert_eq!(message(&server), (s_conn.unwrap(), vec![USER, 9]));
+        let took = clock::now().saturating_since(start);
+        assert!(took < Duration::from_millis(1000), "resent after {took:?}");
     }
 }
