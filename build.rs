@@ -1,6 +1,8 @@
 //! Generates the C header and sets the shared library's soname; nothing else.
 //!
-//! * The ABI version is the package's major version. It reaches the Rust code as the
+//! * The ABI version is `abi` under `[package.metadata.raknet]` in Cargo.toml, raised on
+//!   every incompatible change of the header (while the package is 0.x its major number
+//!   cannot tell 0.1 from 0.2). It reaches the Rust code as the
 //!   `RAKNET_ABI_VERSION` env var (for `rak_abi_version()`), the header as
 //!   `RAK_ABI_VERSION`, and the linker as the soname `libraknet.so.<ABI>`.
 //! * cbindgen (pinned in Cargo.toml) reads `src/ffi/` with `cbindgen.toml` and writes
@@ -22,7 +24,7 @@ fn main() {
     let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("CARGO_PKG_VERSION_MAJOR");
     let minor = env::var("CARGO_PKG_VERSION_MINOR").expect("CARGO_PKG_VERSION_MINOR");
     let patch = env::var("CARGO_PKG_VERSION_PATCH").expect("CARGO_PKG_VERSION_PATCH");
-    let abi = major.clone();
+    let abi = abi_version(&manifest_dir.join("Cargo.toml"));
 
     println!("cargo:rustc-env=RAKNET_ABI_VERSION={abi}");
     for path in ["build.rs", "cbindgen.toml", "Cargo.toml", "src/ffi"] {
@@ -93,4 +95,23 @@ fn write_if_changed(path: &Path, text: &str) {
     if let Err(e) = written {
         println!("cargo:warning=cannot write {}: {e}", path.display());
     }
+}
+
+/// `abi = N` of Cargo.toml's `[package.metadata.raknet]` table (CMakeLists.txt reads the
+/// same line).
+fn abi_version(manifest: &Path) -> u32 {
+    let text = fs::read_to_string(manifest).expect("read Cargo.toml");
+    let mut in_table = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_table = line == "[package.metadata.raknet]";
+        } else if in_table {
+            if let Some(v) = line.strip_prefix("abi").map(str::trim_start) {
+                if let Some(v) = v.strip_prefix('=') {
+                    return v.trim().parse().expect("abi in [package.metadata.raknet] is a number");
+                }
+            }
+        }
+    }
+    panic!("Cargo.toml has no abi = N under [package.metadata.raknet]");
 }

@@ -65,7 +65,7 @@
 #define RAK_VERSION_PATCH 0
 #define RAK_VERSION_STRING "0.2.0"
 /** The ABI this header describes; compare with rak_abi_version(). */
-#define RAK_ABI_VERSION 0
+#define RAK_ABI_VERSION 1
 /*
  * RAKNET_API marks every function below. On Windows it is __declspec(dllimport), for
  * programs that link the DLL; define RAKNET_STATIC before including this header to
