@@ -108,7 +108,10 @@ fn abi_version(manifest: &Path) -> u32 {
         } else if in_table {
             if let Some(v) = line.strip_prefix("abi").map(str::trim_start) {
                 if let Some(v) = v.strip_prefix('=') {
-                    return v.trim().parse().expect("abi in [package.metadata.raknet] is a number");
+                    return v
+                        .trim()
+                        .parse()
+                        .expect("abi in [package.metadata.raknet] is a number");
                 }
             }
         }
