@@ -39,8 +39,11 @@ dpkg -s libenet-dev >/dev/null 2>&1 || apt_install libenet-dev
 trees=()
 cleanup() { for t in "${trees[@]}"; do git -C "$root" worktree remove --force "$t" 2>/dev/null || true; done; }
 trap cleanup EXIT
-tree_of() { # REV -> a detached worktree of it
-  local t; t=$(mktemp -d "${TMPDIR:-/tmp}/libraknet-compare.XXXXXX")
+tree_of() { # REV NAME -> a detached worktree of REV at a fixed path (so that the build
+  # directory's CMake cache, which names its source, stays valid from one call to the next)
+  local t="${TMPDIR:-/tmp}/libraknet-compare-$2"
+  git -C "$root" worktree remove --force "$t" 2>/dev/null || rm -rf "$t"
+  git -C "$root" worktree prune
   git -C "$root" worktree add --detach -q "$t" "$1"
   trees+=("$t"); echo "$t"
 }
@@ -49,8 +52,8 @@ build() { # SOURCE BUILD_DIR
         -DRAKNET_BUILD_TESTS=OFF >/dev/null
   cmake --build "$2" -j "$(nproc)" >/dev/null
 }
-bsrc=$(tree_of "$before_rev")
-asrc=$root; [[ -n $after_rev ]] && asrc=$(tree_of "$after_rev")
+bsrc=$(tree_of "$before_rev" before)
+asrc=$root; [[ -n $after_rev ]] && asrc=$(tree_of "$after_rev" after)
 echo "building before ($before_rev) and after (${after_rev:-working tree})" >&2
 build "$bsrc" "$root/build-bench-before"
 build "$asrc" "$root/build-bench"
