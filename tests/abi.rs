@@ -6,6 +6,8 @@
 //! exports are the business of the Windows C build.
 #![cfg(not(windows))]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -53,15 +55,7 @@ fn declared() -> BTreeSet<String> {
     let header =
         std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include/raknet.h"))
             .expect("include/raknet.h");
-    let mut code = String::new();
-    let mut rest = header.as_str();
-    while let Some(start) = rest.find("/*") {
-        code.push_str(&rest[..start]);
-        rest = rest[start..]
-            .find("*/")
-            .map_or("", |end| &rest[start + end + 2..]);
-    }
-    code.push_str(rest);
+    let code = common::without_block_comments(&header);
     let mut names = BTreeSet::new();
     for line in code.lines().filter(|l| !l.trim_start().starts_with('#')) {
         let mut at = line;

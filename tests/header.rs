@@ -128,15 +128,7 @@ fn declared_function(line: &str) -> Option<&str> {
 fn header_code() -> String {
     let header =
         std::fs::read_to_string(concat!(env!("OUT_DIR"), "/raknet.h")).expect("generated header");
-    let mut code = String::new();
-    let mut rest = header.as_str();
-    while let Some(start) = rest.find("/*") {
-        code.push_str(&rest[..start]);
-        rest = rest[start..]
-            .find("*/")
-            .map_or("", |end| &rest[start + end + 2..]);
-    }
-    code.push_str(rest);
+    let code = common::without_block_comments(&header);
     code.lines()
         .map(|l| l.split("//").next().unwrap_or(""))
         .collect::<Vec<_>>()

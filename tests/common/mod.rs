@@ -159,3 +159,17 @@ pub fn closed_port() -> SocketAddr {
     p.shutdown(Duration::ZERO);
     addr
 }
+
+/// C source text without its `/* */` comments (the header tests read declarations).
+pub fn without_block_comments(text: &str) -> String {
+    let mut code = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("/*") {
+        code.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("*/")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    code.push_str(rest);
+    code
+}
